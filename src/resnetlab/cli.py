@@ -1,0 +1,131 @@
+"""`resnetlab` command line: the only place that parses arguments."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import torch
+
+from resnetlab.analysis import complexity, stage_complexity
+from resnetlab.models import create_model, list_models, model_entry
+from resnetlab.models.network import ResNet
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except (UsageError, ValueError) as error:
+        print(f"resnetlab: error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `resnetlab models | head` closing the pipe early is fine
+        return 0
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="resnetlab", description="Residual networks of He et al., on PyTorch.")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    models = commands.add_parser("models", help="list the networks with their parameters and MACs")
+    models.add_argument("pattern", nargs="?", default="*", help="shell-style name filter, e.g. 'cifar_*'")
+    models.add_argument("--format", choices=("plain", "markdown"), default="plain", help="table style")
+    models.set_defaults(run=_run_models)
+
+    summary = commands.add_parser("summary", help="per-stage output shapes, parameters and MACs of one network")
+    summary.add_argument("name", help="a registered model name (see `resnetlab models`)")
+    summary.add_argument("--input-size", type=_positive_int, default=None, help="square input side in pixels")
+    summary.add_argument("--num-classes", type=_non_negative_int, default=None, help="classifier outputs")
+    summary.set_defaults(run=_run_summary)
+    return parser
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    names = list_models(args.pattern)
+    if not names:
+        raise UsageError(f"no model matches {args.pattern!r}; run `resnetlab models` to see all names")
+    header = ("model", "params (M)", "GMACs", "input", "architecture")
+    rows = []
+    for name in names:
+        model = _meta_model(name)
+        cost = complexity(model)
+        _, height, width = cost.input_size
+        rows.append(
+            (name, f"{cost.params / 1e6:.3f}", f"{cost.macs / 1e9:.3f}", f"{height}x{width}", model_entry(name).source)
+        )
+    print(_format_table(header, rows, markdown=args.format == "markdown", right_aligned={1, 2}))
+    return 0
+
+
+def _run_summary(args: argparse.Namespace) -> int:
+    options = {} if args.num_classes is None else {"num_classes": args.num_classes}
+    model = _meta_model(args.name, **options)
+    total = complexity(model, args.input_size)
+    channels, height, width = total.input_size
+    print(f"{args.name}: {model_entry(args.name).source}, input {channels}x{height}x{width}")
+    rows = [
+        (part.name, "x".join(map(str, part.output_shape)), f"{part.params:,}", f"{part.macs / 1e6:,.1f}")
+        for part in stage_complexity(model, args.input_size)
+    ]
+    rows.append(("total", "", f"{total.params:,}", f"{total.macs / 1e6:,.1f}"))
+    print(_format_table(("part", "output", "params", "MMACs"), rows, markdown=False, right_aligned={2, 3}))
+    print(f"activations for one image: {total.activations / 2**20:.1f} MiB (fp32, forward pass)")
+    return 0
+
+
+def _meta_model(name: str, **options: object) -> ResNet:
+    """Built on the meta device: shapes only, so counting even ResNet-1202 takes a moment and no memory."""
+    with torch.device("meta"):
+        model = create_model(name, **options)
+    assert isinstance(model, ResNet)
+    return model
+
+
+def _format_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, markdown: bool, right_aligned: set[int]
+) -> str:
+    table = [list(header), *map(list, rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+
+    def cell(text: str, column: int) -> str:
+        return text.rjust(widths[column]) if column in right_aligned else text.ljust(widths[column])
+
+    if markdown:
+        rule = ["-" * (w - 1) + ":" if i in right_aligned else "-" * w for i, w in enumerate(widths)]
+        lines = [[cell(t, i) for i, t in enumerate(row)] for row in table]
+        lines.insert(1, rule)
+        return "\n".join("| " + " | ".join(line) + " |" for line in lines)
+    lines = ["  ".join(cell(t, i) for i, t in enumerate(row)).rstrip() for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _positive_int(text: str) -> int:
+    value = _whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = _whole_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return value
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
