@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import torch
 
 from resnetlab.analysis import complexity, stage_complexity
+from resnetlab.errors import UserInputError
 from resnetlab.models import create_model, list_models, model_entry
 from resnetlab.models.network import ResNet
 
@@ -22,16 +24,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (UsageError, ValueError) as error:
+    except (UsageError, UserInputError) as error:
         print(f"resnetlab: error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `resnetlab models | head` closing the pipe early is fine
         return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (what is wrong, where to look) instead of the whole usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="resnetlab", description="Residual networks of He et al., on PyTorch.")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    parser = _Parser(prog="resnetlab", description="Residual networks of He et al., on PyTorch.")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True, parser_class=_Parser)
 
     models = commands.add_parser("models", help="list the networks with their parameters and MACs")
     models.add_argument("pattern", nargs="?", default="*", help="shell-style name filter, e.g. 'cifar_*'")

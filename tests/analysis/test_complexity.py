@@ -6,6 +6,7 @@ from torch import nn
 
 from resnetlab import complexity, create_model
 from resnetlab.analysis import stage_complexity
+from resnetlab.errors import UserInputError
 
 
 def _meta(name: str, **options: object) -> nn.Module:
@@ -57,7 +58,7 @@ def test_input_size_forms() -> None:
     assert complexity(model, (96, 128)).input_size == (3, 96, 128)
     # 128 px keeps every map at 4/7 of its 224-px side, so every conv costs (4/7)^2 as much.
     assert complexity(model, 128).macs == pytest.approx(complexity(model).macs * (4 / 7) ** 2, rel=0.005)
-    with pytest.raises(ValueError, match="input_size must be N, \\(H, W\\) or \\(C, H, W\\)"):
+    with pytest.raises(UserInputError, match="input_size must be N, \\(H, W\\) or \\(C, H, W\\)"):
         complexity(model, (0, 10))
 
 

@@ -40,6 +40,28 @@ def test_preactivation_bottleneck_counts() -> None:
     assert _params("cifar_preact_resnet1001") == 10_327_706  # [R2]: about 10.2M
 
 
+@pytest.mark.parametrize("name", ["cifar_resnet164", "cifar_preact_resnet164", "cifar_preact_resnet1001"])
+def test_r2_bottlenecks_stride_their_first_1x1_as_the_authors_code(name: str) -> None:
+    with torch.device("meta"):
+        model = create_model(name)
+    unit = model.layer2[0]
+    assert (unit.conv1.stride, unit.conv2.stride) == ((2, 2), (1, 1))
+
+
+def test_preact_resnet110_differs_from_resnet110_only_in_ordering() -> None:
+    """[R2] Table 2: same option-A shortcuts, so only BNs move. Pre-activation adds the final BN (64 channels); the
+    first unit's BN is the stem's (-16); the two downsampling units normalise their narrower input (-16, -32)."""
+    assert _params("cifar_preact_resnet110") == CIFAR_PARAMS[110][0]
+    with torch.device("meta"):
+        model = create_model("cifar_preact_resnet110")
+    assert not hasattr(model.layer1[0], "bn1")
+    assert (model.layer2[0].bn1.num_features, model.layer3[0].bn1.num_features, model.final_bn.num_features) == (
+        16,
+        32,
+        64,
+    )
+
+
 def test_cifar_layout_follows_r1_section_4_2() -> None:
     model = create_model("cifar_resnet20")
     maps = model.forward_intermediates(torch.randn(1, 3, 32, 32))

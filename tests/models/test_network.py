@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from resnetlab import create_model, list_models
+from resnetlab.errors import UserInputError
 from resnetlab.models import ResNet
 
 DEEPEST = {"cifar_resnet1202", "cifar_resnet1001", "cifar_preact_resnet1001", "preact_resnet200", "wide_resnet101_2"}
@@ -40,7 +41,7 @@ def test_intermediates_match_feature_info() -> None:
     model = create_model("resnet50")
     maps = model.forward_intermediates(torch.randn(1, 3, 64, 64))
     assert [(m.shape[1], 64 // m.shape[2]) for m in maps] == [(f.num_chs, f.reduction) for f in model.feature_info]
-    assert [f.module for f in model.feature_info] == ["conv1", "layer1", "layer2", "layer3", "layer4"]
+    assert [f.module for f in model.feature_info] == ["stem", "layer1", "layer2", "layer3", "layer4"]
 
 
 def test_reset_classifier() -> None:
@@ -49,7 +50,7 @@ def test_reset_classifier() -> None:
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 5)
     model.reset_classifier(0)
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 64)
-    with pytest.raises(ValueError, match="num_classes must be a whole number >= 0"):
+    with pytest.raises(UserInputError, match="num_classes must be a whole number >= 0"):
         model.reset_classifier(-3)
 
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from resnetlab import UnknownModelError, create_model, list_models
+from resnetlab.errors import UserInputError
 from resnetlab.models import FeatureExtractor, ResNet
 
 
@@ -56,7 +57,7 @@ def test_features_only_returns_the_chosen_stage_maps() -> None:
 
 
 def test_out_indices_out_of_range_or_without_features_only_are_refused() -> None:
-    with pytest.raises(ValueError, match=r"out_indices must be a non-empty subset of 0\.\.3"):
+    with pytest.raises(UserInputError, match=r"out_indices must be a non-empty subset of 0\.\.3"):
         create_model("cifar_resnet20", features_only=True, out_indices=(4,))
-    with pytest.raises(ValueError, match="only applies with features_only=True"):
+    with pytest.raises(UserInputError, match="only applies with features_only=True"):
         create_model("cifar_resnet20", out_indices=(1,))

@@ -78,11 +78,13 @@ def test_bottleneck_unit_follows_the_r2_ordering(order: str) -> None:
         assert torch.allclose(unit(x), expected, atol=1e-4)
 
 
-def test_preactivated_projection_shares_the_units_bn_relu() -> None:
-    """[R2] Sec. 4.1: where the shortcut is a projection it takes the pre-activated input."""
-    model = _eval_model("cifar_preact_resnet110")
+@pytest.mark.parametrize("shortcut", ["A", "B"])
+def test_preactivated_downsampling_shortcut_shares_the_units_bn_relu(shortcut: str) -> None:
+    """[R2] reference code: a unit that increases dimensions applies one "common BN, ReLU" to both paths."""
+    model = _eval_model("cifar_preact_resnet110", shortcut=shortcut)
     unit = model.layer2[0]
-    assert isinstance(unit.downsample, nn.Sequential) and len(unit.downsample) == 1  # conv only, no BN
+    if shortcut == "B":
+        assert isinstance(unit.downsample, nn.Sequential) and len(unit.downsample) == 1  # conv only, no BN
     x = torch.randn(2, 16, 16, 16)
     with torch.no_grad():
         pre = F.relu(unit.bn1(x))
@@ -156,14 +158,22 @@ def test_conv1x1_mapping_puts_a_conv_on_every_shortcut() -> None:
         assert isinstance(unit.downsample[0], nn.Conv2d) and unit.downsample[0].kernel_size == (1, 1)
 
 
-def test_dropout_shortcut_drops_only_while_training() -> None:
-    plain, unit = _unit_pair("dropout", shortcut_dropout=0.5)
-    x = torch.randn(2, 16, 8, 8)
+def test_dropout_shortcut_scales_the_shortcut_by_half_in_expectation() -> None:
+    """[R2] Sec. 3.1: a Bernoulli(0.5) mask while training (no rescaling), the expected 0.5 at test time."""
+    _, unit = _unit_pair("dropout", shortcut_dropout=0.5)
+    unit.mapping = "identity"  # the same unit without the mapping gives the pre-ReLU residual below
+    x = torch.randn(2, 16, 8, 8).abs() + 0.1
     with torch.no_grad():
-        assert torch.allclose(unit(x), plain(x))
+        residual = _residual(unit, x)
+        unit.mapping = "dropout"
+        assert torch.allclose(unit(x), F.relu(residual + 0.5 * x), atol=1e-5)
         unit.train()
-        plain.train()
-        assert not torch.allclose(unit(x), plain(x))
+        for module in unit.modules():  # BN in eval, so only the shortcut is random
+            if isinstance(module, nn.BatchNorm2d):
+                module.eval()
+        kept = unit._drop_shortcut(x) / x
+        assert set(kept.unique().tolist()) == {0.0, 1.0}
+        assert 0.4 < kept.mean().item() < 0.6
 
 
 @pytest.mark.parametrize("order", ORDERS)

@@ -18,6 +18,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
 
+from resnetlab.errors import UserInputError
 from resnetlab.models.network import ResNet
 
 
@@ -81,14 +82,16 @@ def resolve_input_size(model: nn.Module, input_size: int | Sequence[int] | None)
     default = getattr(model, "default_input_size", None)
     if input_size is None:
         if default is None:
-            raise ValueError("this model has no default input size: pass input_size, e.g. 224 or (3, 224, 224)")
+            raise UserInputError("this model has no default input size: pass input_size, e.g. 224 or (3, 224, 224)")
         return tuple(default)  # type: ignore[return-value]
     channels = default[0] if default is not None else _first_conv_channels(model)
     dims = (input_size,) * 2 if isinstance(input_size, int) else tuple(input_size)
     if len(dims) == 2:
         dims = (channels, *dims)
     if len(dims) != 3 or any(not isinstance(d, int) or d < 1 for d in dims):
-        raise ValueError(f"input_size must be N, (H, W) or (C, H, W) with positive whole numbers, got {input_size!r}")
+        raise UserInputError(
+            f"input_size must be N, (H, W) or (C, H, W) with positive whole numbers, got {input_size!r}"
+        )
     return dims  # type: ignore[return-value]
 
 
@@ -96,7 +99,7 @@ def _first_conv_channels(model: nn.Module) -> int:
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             return module.in_channels
-    raise ValueError("cannot tell this model's input channels: pass input_size as (C, H, W)")
+    raise UserInputError("cannot tell this model's input channels: pass input_size as (C, H, W)")
 
 
 def _example_input(model: nn.Module, size: tuple[int, int, int]) -> torch.Tensor:

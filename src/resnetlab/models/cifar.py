@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from resnetlab.errors import UserInputError
 from resnetlab.models.registry import register_model
 from resnetlab.models.spec import BlockType, ResNetSpec
 
@@ -16,7 +17,7 @@ def cifar_spec(depth: int, block: BlockType = "basic", **fields: Any) -> ResNetS
     layers_per_unit = 2 if block == "basic" else 3
     units, remainder = divmod(depth - 2, 3 * layers_per_unit)
     if remainder:
-        raise ValueError(f"a CIFAR {block} network has depth {3 * layers_per_unit}n+2, not {depth}")
+        raise UserInputError(f"a CIFAR {block} network has depth {3 * layers_per_unit}n+2, not {depth}")
     return ResNetSpec(
         block=block,
         depths=(units, units, units),
@@ -35,15 +36,18 @@ for _depth in (20, 32, 44, 56, 110, 1202):
 for _depth in (20, 32, 44, 56, 110):
     register_model(f"cifar_plain{_depth}", cifar_spec(_depth, residual=False), source="[R1] Sec. 4.2, Fig. 6")
 
-# [R2]'s CIFAR networks use 1x1 projections where dimensions increase (a bottleneck's first unit goes 16 -> 64).
+# [R2]'s bottleneck networks as its authors' code builds them: a 1x1 projection (no BN in pre-activation units)
+# where dimensions increase, and the stride on the first 1x1 conv of a downsampling unit.
 for _depth in (164, 1001):
     register_model(
-        f"cifar_resnet{_depth}", cifar_spec(_depth, "bottleneck", shortcut="B"), source="[R2] Table 2, Table 3"
-    )
-register_model("cifar_preact_resnet110", cifar_spec(110, shortcut="B", unit_order="full_preact"), source="[R2] Table 2")
-for _depth in (164, 1001):
-    register_model(
-        f"cifar_preact_resnet{_depth}",
-        cifar_spec(_depth, "bottleneck", shortcut="B", unit_order="full_preact"),
+        f"cifar_resnet{_depth}",
+        cifar_spec(_depth, "bottleneck", shortcut="B", stride_in="1x1"),
         source="[R2] Table 2, Table 3",
     )
+    register_model(
+        f"cifar_preact_resnet{_depth}",
+        cifar_spec(_depth, "bottleneck", shortcut="B", stride_in="1x1", unit_order="full_preact"),
+        source="[R2] Table 2, Table 3",
+    )
+# [R2] Table 2 changes only the ordering of [R1]'s ResNet-110, so its shortcuts stay option A.
+register_model("cifar_preact_resnet110", cifar_spec(110, shortcut="A", unit_order="full_preact"), source="[R2] Table 2")

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from resnetlab.errors import UserInputError
 from resnetlab.models.spec import ResNetSpec
 from resnetlab.models.unit import ResidualUnit
 from resnetlab.models.unit_orders import UNIT_ORDERS
@@ -16,7 +17,11 @@ from resnetlab.models.unit_orders import UNIT_ORDERS
 
 @dataclass(frozen=True)
 class FeatureInfo:
-    """One feature map `forward_intermediates` can return: index 0 is the stem, index i is stage i."""
+    """One feature map `forward_intermediates` can return: index 0 is the stem, index i is stage i.
+
+    Stage maps are the units' raw outputs: for pre-activation networks the last one comes before the final BN-ReLU
+    that `forward_features` applies (as timm does by default).
+    """
 
     module: str
     num_chs: int
@@ -44,7 +49,7 @@ class ResNet(nn.Module):
             stem_reduction = 1
         self.bn1 = nn.BatchNorm2d(spec.stem_width)
 
-        self.feature_info = [FeatureInfo("conv1", spec.stem_width, stem_reduction)]
+        self.feature_info = [FeatureInfo("stem", spec.stem_width, stem_reduction)]
         self.stage_names: list[str] = []
         in_chs, reduction = spec.stem_width, stem_reduction
         for stage, (depth, out_chs) in enumerate(zip(spec.depths, spec.out_widths, strict=True)):
@@ -130,7 +135,7 @@ class ResNet(nn.Module):
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the head with a fresh one for `num_classes` (0: return pooled features)."""
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
-            raise ValueError(f"num_classes must be a whole number >= 0, got {num_classes!r}")
+            raise UserInputError(f"num_classes must be a whole number >= 0, got {num_classes!r}")
         reference = self.conv1.weight
         self.fc = _classifier(self.num_features, num_classes).to(reference.device, reference.dtype)
         self.num_classes = num_classes
@@ -145,7 +150,7 @@ def check_indices(out_indices: Sequence[int] | None, count: int) -> set[int]:
         return set(range(count))
     wanted = set(out_indices)
     if not wanted or not wanted <= set(range(count)):
-        raise ValueError(
+        raise UserInputError(
             f"out_indices must be a non-empty subset of 0..{count - 1} (0 = stem), got {list(out_indices)}"
         )
     return wanted

@@ -11,12 +11,13 @@ from typing import Any
 
 from torch import nn
 
+from resnetlab.errors import UserInputError
 from resnetlab.models.features import FeatureExtractor
 from resnetlab.models.network import ResNet
 from resnetlab.models.spec import ResNetSpec
 
 
-class UnknownModelError(ValueError):
+class UnknownModelError(UserInputError):
     """A model name that is not registered."""
 
 
@@ -68,7 +69,7 @@ def create_model(
     if features_only:
         return FeatureExtractor(model, out_indices)
     if out_indices is not None:
-        raise ValueError("out_indices only applies with features_only=True")
+        raise UserInputError("out_indices only applies with features_only=True")
     return model
 
 

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from resnetlab.errors import UserInputError
 from resnetlab.models.spec import ShortcutMapping, ShortcutOption
 
 
@@ -59,6 +60,6 @@ def make_shortcut(
         return projection(in_chs, out_chs, stride, with_bn=projection_bn)
     if changes_dims:
         if out_chs < in_chs:
-            raise ValueError(f"option A can only add channels, not go from {in_chs} to {out_chs}")
+            raise UserInputError(f"option A can only add channels, not go from {in_chs} to {out_chs}")
         return ZeroPadShortcut(out_chs - in_chs, stride)
     return None

@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from resnetlab.errors import UserInputError
+
 BlockType = Literal["basic", "bottleneck"]
 StemType = Literal["imagenet", "cifar"]
 # [R1] Sec. 3.3: how a shortcut crosses a change of dimensions.
@@ -19,6 +21,14 @@ StrideIn = Literal["3x3", "1x1"]
 UnitOrder = Literal["original", "bn_after_add", "relu_before_add", "relu_preact", "full_preact"]
 # [R2] Fig. 2 / Table 1: what the shortcut does to the signal it carries.
 ShortcutMapping = Literal["identity", "scaling", "exclusive_gating", "shortcut_gating", "conv1x1", "dropout"]
+
+# The [R2] settings that only mean something with one shortcut mapping.
+MAPPING_SETTINGS: dict[str, tuple[str, ...]] = {
+    "shortcut_scale": ("scaling",),
+    "residual_scale": ("scaling",),
+    "gate_bias": ("exclusive_gating", "shortcut_gating"),
+    "shortcut_dropout": ("dropout",),
+}
 
 # Options a user may change through `create_model(name, **options)`; the rest is the architecture itself.
 USER_OPTIONS: tuple[str, ...] = (
@@ -73,17 +83,19 @@ class ResNetSpec:
         _check_choice("unit_order", self.unit_order, UnitOrder)
         _check_choice("shortcut_mapping", self.shortcut_mapping, ShortcutMapping)
         if len(self.depths) != len(self.widths) or not self.depths:
-            raise ValueError("depths and widths must name the same, non-zero number of stages")
+            raise UserInputError("depths and widths must name the same, non-zero number of stages")
         if any(d < 1 for d in self.depths):
-            raise ValueError(f"every stage needs at least one block, got depths={self.depths}")
+            raise UserInputError(f"every stage needs at least one block, got depths={self.depths}")
         if not _is_whole(self.num_classes) or self.num_classes < 0:
-            raise ValueError(f"num_classes must be a whole number >= 0 (0 = no classifier), got {self.num_classes!r}")
+            raise UserInputError(
+                f"num_classes must be a whole number >= 0 (0 = no classifier), got {self.num_classes!r}"
+            )
         if not _is_whole(self.in_chans) or self.in_chans < 1:
-            raise ValueError(f"in_chans must be a whole number >= 1, got {self.in_chans!r}")
+            raise UserInputError(f"in_chans must be a whole number >= 1, got {self.in_chans!r}")
         if not 0.0 <= self.shortcut_dropout < 1.0:
-            raise ValueError(f"shortcut_dropout must be in [0, 1), got {self.shortcut_dropout}")
+            raise UserInputError(f"shortcut_dropout must be in [0, 1), got {self.shortcut_dropout}")
         if not self.residual and self.shortcut_mapping != "identity":
-            raise ValueError("a plain network has no shortcut: shortcut_mapping must stay 'identity'")
+            raise UserInputError("a plain network has no shortcut: shortcut_mapping must stay 'identity'")
 
     @property
     def expansion(self) -> int:
@@ -101,19 +113,31 @@ class ResNetSpec:
     def with_options(self, **options: Any) -> ResNetSpec:
         """A copy with user options applied; unknown options raise a one-line error naming the valid ones."""
         if "preact" in options:
-            options.setdefault("unit_order", "full_preact" if options.pop("preact") else "original")
+            preact = options.pop("preact")
+            if "unit_order" in options:
+                raise UserInputError(
+                    "give either preact or unit_order, not both (preact=True is unit_order='full_preact')"
+                )
+            options["unit_order"] = "full_preact" if preact else "original"
         unknown = sorted(set(options) - set(USER_OPTIONS))
         if unknown:
-            raise ValueError(
+            raise UserInputError(
                 f"unknown model option(s) {', '.join(unknown)}; valid options: {', '.join(USER_OPTIONS)}, preact"
             )
-        return dataclasses.replace(self, **options)
+        spec = dataclasses.replace(self, **options)
+        for setting, mappings in MAPPING_SETTINGS.items():
+            if setting in options and spec.shortcut_mapping not in mappings:
+                raise UserInputError(
+                    f"{setting} only applies with shortcut_mapping={' or '.join(map(repr, mappings))}, "
+                    f"not {spec.shortcut_mapping!r}"
+                )
+        return spec
 
 
 def _check_choice(name: str, value: object, choices: Any) -> None:
     allowed = get_args(choices)
     if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
+        raise UserInputError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
 
 
 def _is_whole(value: object) -> bool:

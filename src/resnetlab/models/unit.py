@@ -33,6 +33,7 @@ class ResidualUnit(nn.Module):
         self.mapping = spec.shortcut_mapping
         self.shortcut_scale = spec.shortcut_scale
         self.residual_scale = spec.residual_scale
+        self.shortcut_keep = 1.0 - spec.shortcut_dropout
         # [R2] appendix: the first unit after the stem takes the stem's activation instead of its own.
         self.skip_pre_activation = stem_pre_activated and bool(self.order.pre_activation)
 
@@ -47,7 +48,6 @@ class ResidualUnit(nn.Module):
 
         self.downsample: nn.Module | None = None
         self.gate: nn.Conv2d | None = None
-        self.shortcut_drop: nn.Dropout | None = None
         if not spec.residual:
             return
         self.downsample = make_shortcut(
@@ -62,8 +62,6 @@ class ResidualUnit(nn.Module):
         if spec.shortcut_mapping in ("exclusive_gating", "shortcut_gating"):
             # [R2] Eq. (5): g(x) = sigmoid(W_g x + b_g), a 1x1 conv whose bias b_g sets how open the gate starts.
             self.gate = nn.Conv2d(in_chs, out_chs, 1, stride, bias=True)
-        if spec.shortcut_mapping == "dropout":
-            self.shortcut_drop = nn.Dropout(spec.shortcut_dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre_ops = self.order.pre_activation
@@ -103,9 +101,19 @@ class ResidualUnit(nn.Module):
             if self.mapping == "exclusive_gating":  # [R2] Fig. 2(c): g*F + (1-g)*x
                 return gate * residual + (1.0 - gate) * shortcut
             return residual + (1.0 - gate) * shortcut  # [R2] Fig. 2(d): F + (1-g)*x
-        if self.shortcut_drop is not None:  # [R2] Fig. 2(f)
-            shortcut = self.shortcut_drop(shortcut)
+        if self.mapping == "dropout":
+            shortcut = self._drop_shortcut(shortcut)
         return residual + shortcut
+
+    def _drop_shortcut(self, shortcut: torch.Tensor) -> torch.Tensor:
+        """[R2] Sec. 3.1, Fig. 2(f): dropout on the shortcut "imposes a scale of lambda with an expectation of 0.5".
+
+        That argument needs dropout without the usual 1/keep rescaling: a Bernoulli(keep) mask while training and the
+        expected scale `keep` at test time. (nn.Dropout rescales, which keeps the shortcut's expectation at 1.)
+        """
+        if self.training:
+            return shortcut * torch.empty_like(shortcut).bernoulli_(self.shortcut_keep)
+        return shortcut * self.shortcut_keep
 
     def zero_init_last(self) -> None:
         """Start the residual branch at zero so the unit begins as its shortcut (Goyal et al. 2017; torchvision)."""
