@@ -73,8 +73,7 @@ def _run_models(args: argparse.Namespace) -> int:
 
 
 def _run_summary(args: argparse.Namespace) -> int:
-    options = {} if args.num_classes is None else {"num_classes": args.num_classes}
-    model = _meta_model(args.name, **options)
+    model = _meta_model(args.name, args.num_classes)
     total = complexity(model, args.input_size)
     channels, height, width = total.input_size
     print(f"{args.name}: {model_entry(args.name).source}, input {channels}x{height}x{width}")
@@ -88,10 +87,10 @@ def _run_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _meta_model(name: str, **options: object) -> ResNet:
+def _meta_model(name: str, num_classes: int | None = None) -> ResNet:
     """Built on the meta device: shapes only, so counting even ResNet-1202 takes a moment and no memory."""
     with torch.device("meta"):
-        model = create_model(name, **options)
+        model = create_model(name) if num_classes is None else create_model(name, num_classes=num_classes)
     assert isinstance(model, ResNet)
     return model
 
@@ -105,14 +104,13 @@ def _format_table(
     def cell(text: str, column: int) -> str:
         return text.rjust(widths[column]) if column in right_aligned else text.ljust(widths[column])
 
+    cells = [[cell(text, column) for column, text in enumerate(row)] for row in table]
     if markdown:
         rule = ["-" * (w - 1) + ":" if i in right_aligned else "-" * w for i, w in enumerate(widths)]
-        lines = [[cell(t, i) for i, t in enumerate(row)] for row in table]
-        lines.insert(1, rule)
-        return "\n".join("| " + " | ".join(line) + " |" for line in lines)
-    lines = ["  ".join(cell(t, i) for i, t in enumerate(row)).rstrip() for row in table]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+        cells.insert(1, rule)
+        return "\n".join("| " + " | ".join(row) + " |" for row in cells)
+    cells.insert(1, ["-" * w for w in widths])
+    return "\n".join("  ".join(row).rstrip() for row in cells)
 
 
 def _positive_int(text: str) -> int:

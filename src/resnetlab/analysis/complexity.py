@@ -83,7 +83,8 @@ def resolve_input_size(model: nn.Module, input_size: int | Sequence[int] | None)
     if input_size is None:
         if default is None:
             raise UserInputError("this model has no default input size: pass input_size, e.g. 224 or (3, 224, 224)")
-        return tuple(default)  # type: ignore[return-value]
+        channels, height, width = default
+        return (channels, height, width)
     channels = default[0] if default is not None else _first_conv_channels(model)
     dims = (input_size,) * 2 if isinstance(input_size, int) else tuple(input_size)
     if len(dims) == 2:
@@ -92,7 +93,8 @@ def resolve_input_size(model: nn.Module, input_size: int | Sequence[int] | None)
         raise UserInputError(
             f"input_size must be N, (H, W) or (C, H, W) with positive whole numbers, got {input_size!r}"
         )
-    return dims  # type: ignore[return-value]
+    channels, height, width = dims
+    return (channels, height, width)
 
 
 def _first_conv_channels(model: nn.Module) -> int:

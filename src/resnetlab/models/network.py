@@ -89,7 +89,7 @@ class ResNet(nn.Module):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
         for unit in self.units():
-            if unit.gate is not None:
+            if unit.gate is not None and unit.gate.bias is not None:
                 nn.init.constant_(unit.gate.bias, self.spec.gate_bias)
             if self.spec.zero_init_residual and self.spec.residual:
                 unit.zero_init_last()
