@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/resnetlab models
+	$(VENV)/bin/resnetlab train
 
 test: $(STAMP) lint
 	$(VENV)/bin/python -m pytest

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
+from sklearn.datasets import load_digits
 
 from resnetlab import list_models
 from resnetlab.cli import main
@@ -53,3 +58,80 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(argv: list[str], message: str
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def _run(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "resnetlab", *argv], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`resnetlab train` as a user runs it: the main job, shortened to one epoch."""
+    root = tmp_path_factory.mktemp("cli")
+    result = _run("train", "--epochs", "1", "--out", str(root / "run"), "--set", f"data.cache_dir={root / 'cache'}")
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout and f"run directory: {root / 'run'}" in result.stdout
+    return root / "run"
+
+
+def test_eval_prints_the_accuracy_train_reported(trained_run: Path) -> None:
+    reported = json.loads((trained_run / "test_metrics.json").read_text())["top1"]
+    result = _run("eval", str(trained_run), "--per-class")
+    assert result.returncode == 0, result.stderr
+    assert f"test accuracy {100 * reported:.2f}%" in result.stdout
+    assert "  9: " in result.stdout
+
+
+def test_predict_files_and_folders_with_class_names(trained_run: Path, tmp_path: Path) -> None:
+    digits = load_digits()
+    for index in range(3):
+        pixels = (digits.images[index] * 255 / 16).astype(np.uint8)
+        Image.fromarray(pixels, mode="L").save(tmp_path / f"digit{digits.target[index]}.png")
+    single = _run("predict", str(trained_run), str(tmp_path / "digit0.png"), "--topk", "3")
+    assert single.returncode == 0, single.stderr
+    assert single.stdout.startswith(f"{tmp_path / 'digit0.png'}: ")
+    assert single.stdout.count("%") == 3
+    folder = _run("predict", str(trained_run), str(tmp_path), "--json")
+    rows = [json.loads(line) for line in folder.stdout.splitlines()]
+    assert len(rows) == 3 and all(row["top"][0]["class"] in [str(i) for i in range(10)] for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["train", "--model", "cifar_resnet21"],
+            "unknown model 'cifar_resnet21'; closest: cifar_resnet32, cifar_resnet20",
+        ),
+        (["train", "--set", "optim.lr=-1"], "optim.lr must be > 0, got -1"),
+        (["train", "--set", "optim.lrr=1"], "unknown config key optim.lrr (did you mean optim.lr?)"),
+        (["train", "--set", "schedule.kind=linear"], "schedule.kind must be one of"),
+        (["train", "--batch-size", "0"], "--batch-size: must be a whole number >= 1"),
+        (["train", "--data", "/nonexistent/images"], "/nonexistent/images"),
+        (["train", "no-such-config.yaml"], "config file no-such-config.yaml does not exist"),
+        (["train", "--resume", "/nonexistent/run"], "is not a resumable run directory"),
+        (["eval", "/nonexistent/last.pt"], "checkpoint /nonexistent/last.pt does not exist"),
+        (["predict", "/nonexistent/last.pt", "x.png"], "checkpoint /nonexistent/last.pt does not exist"),
+    ],
+)
+def test_training_errors_are_one_line(argv: list[str], message: str, tmp_path: Path) -> None:
+    result = _run(*argv, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "runs").exists()  # bad input leaves nothing behind
+
+
+def test_an_existing_run_directory_is_refused(trained_run: Path) -> None:
+    result = _run("train", "--epochs", "1", "--out", str(trained_run))
+    assert result.returncode == 2
+    assert f"run directory {trained_run} already exists; continue it with --resume" in result.stderr
+
+
+def test_predict_refuses_a_file_that_is_not_an_image(trained_run: Path, tmp_path: Path) -> None:
+    (tmp_path / "notes.png").write_text("not an image")
+    result = _run("predict", str(trained_run), str(tmp_path / "notes.png"))
+    assert result.returncode == 2
+    assert "cannot read image" in result.stderr and len(result.stderr.strip().splitlines()) == 1

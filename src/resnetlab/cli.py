@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 import torch
 
 from resnetlab.analysis import complexity, stage_complexity
+from resnetlab.engine.config import load_config
+from resnetlab.engine.evaluate_checkpoint import evaluate_checkpoint
+from resnetlab.engine.predict import expand_image_paths, load_trained, predict
+from resnetlab.engine.train import resume, train
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model, list_models, model_entry
 from resnetlab.models.network import ResNet
@@ -52,7 +58,120 @@ def _build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--input-size", type=_positive_int, default=None, help="square input side in pixels")
     summary.add_argument("--num-classes", type=_non_negative_int, default=None, help="classifier outputs")
     summary.set_defaults(run=_run_summary)
+
+    train = commands.add_parser(
+        "train",
+        help="train a network (no arguments: the main job, cifar_resnet20 on the embedded digits)",
+        description="Train a network. Values come from the defaults, then CONFIG, then the flags, then --set.",
+    )
+    train.add_argument("config", nargs="?", type=Path, help="a YAML recipe, e.g. configs/cifar10/resnet20.yaml")
+    train.add_argument("--model", help="registered model name (model.name)")
+    train.add_argument("--data", help="dataset path: CIFAR pickle folder or class-per-folder tree (data.path)")
+    train.add_argument("--dataset", choices=("digits", "cifar10", "cifar100", "folder"), help="data.dataset")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=_positive_int, help="train for N epochs (schedule.unit=epoch)")
+    length.add_argument("--iters", type=_positive_int, help="train for N iterations (schedule.unit=iteration)")
+    train.add_argument("--batch-size", type=_positive_int, help="data.batch_size")
+    train.add_argument("--lr", type=float, help="base learning rate (optim.lr)")
+    train.add_argument("--seed", type=_non_negative_int, help="runtime.seed")
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), help="runtime.device")
+    train.add_argument("--precision", choices=("fp32", "bf16"), help="runtime.precision")
+    train.add_argument("--deterministic", action="store_true", default=None, help="runtime.deterministic=true")
+    train.add_argument("--out", type=Path, help="run directory (default: a new folder under runtime.out_dir)")
+    train.add_argument("--force", action="store_true", help="start over in an existing --out (the old one is kept)")
+    train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config value, repeatable")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(run=_run_train)
+
+    evaluate = commands.add_parser("eval", help="evaluate a checkpoint (or a run's last one) on a test split")
+    evaluate.add_argument("checkpoint", type=Path, help="a .pt checkpoint or a run directory")
+    evaluate.add_argument("--data", help="dataset path (default: the one the run was trained on)")
+    evaluate.add_argument("--per-class", action="store_true", help="also print each class's accuracy")
+    evaluate.set_defaults(run=_run_eval)
+
+    predict = commands.add_parser("predict", help="classify image files, folders or glob patterns")
+    predict.add_argument("checkpoint", type=Path, help="a .pt checkpoint or a run directory")
+    predict.add_argument("images", nargs="+", help="image files, folders or patterns")
+    predict.add_argument("--topk", type=_positive_int, default=1, help="how many classes to show per image")
+    predict.add_argument("--json", action="store_true", help="print JSON lines instead of text")
+    predict.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    predict.set_defaults(run=_run_predict)
     return parser
+
+
+def _train_overrides(args: argparse.Namespace) -> list[str]:
+    """The flags as `key=value` overrides, applied before --set so that --set has the last word."""
+    pairs: list[tuple[str, object]] = [
+        ("model.name", args.model),
+        ("data.path", args.data),
+        ("data.dataset", args.dataset),
+        ("data.batch_size", args.batch_size),
+        ("optim.lr", args.lr),
+        ("runtime.seed", args.seed),
+        ("runtime.device", args.device),
+        ("runtime.precision", args.precision),
+        ("runtime.deterministic", args.deterministic),
+    ]
+    if args.data is not None and args.dataset is None:
+        pairs.append(("data.dataset", _guess_dataset(Path(args.data))))
+    if args.epochs is not None:
+        pairs += [("schedule.unit", "epoch"), ("schedule.length", args.epochs)]
+    if args.iters is not None:
+        pairs += [("schedule.unit", "iteration"), ("schedule.length", args.iters)]
+    return [f"{key}={json.dumps(value)}" for key, value in pairs if value is not None] + list(args.set)
+
+
+def _guess_dataset(path: Path) -> str:
+    """A folder holding CIFAR's pickle batches is `cifar10`/`cifar100`; anything else a class-per-folder tree."""
+    for candidate in (path, path / "cifar-10-batches-py", path / "cifar-100-python"):
+        if (candidate / "data_batch_1").is_file():
+            return "cifar10"
+        if (candidate / "train").is_file() and (candidate / "meta").is_file():
+            return "cifar100"
+    return "folder"
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    if args.resume is not None:
+        if args.config is not None or _train_overrides(args) or args.out is not None:
+            raise UsageError("--resume continues a run with its saved config: give no config, flags or --out with it")
+        result = resume(args.resume, show_progress=not args.no_progress)
+    else:
+        config = load_config(args.config, _train_overrides(args))
+        result = train(config, out=args.out, force=args.force, show_progress=not args.no_progress)
+    test = result.test
+    print(
+        f"test accuracy {100 * test.top1:.2f}% (top-5 {100 * test.top5:.2f}%, loss {test.loss:.4f}) on "
+        f"{test.count} images after {result.iterations} iterations in {result.seconds:.0f} s"
+    )
+    print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    result, classes = evaluate_checkpoint(args.checkpoint, data_path=args.data)
+    print(
+        f"test accuracy {100 * result.top1:.2f}% (top-5 {100 * result.top5:.2f}%, loss {result.loss:.4f}) on "
+        f"{result.count} images"
+    )
+    if args.per_class:
+        for name, accuracy in zip(classes, result.per_class, strict=True):
+            print(f"  {name}: {100 * accuracy:.2f}%")
+    return 0
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    from resnetlab.engine.device import resolve_device
+
+    trained = load_trained(args.checkpoint, resolve_device(args.device))
+    for row in predict(trained, expand_image_paths(args.images), topk=args.topk):
+        if args.json:
+            print(json.dumps(row))
+        else:
+            answers = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in row["top"])
+            print(f"{row['path']}: {answers}")
+    return 0
 
 
 def _run_models(args: argparse.Namespace) -> int:

@@ -1,0 +1,10 @@
+"""The data layer: datasets decoded once into uint8 tensors (cached by content), splits, and batch streams.
+
+Knows no model and no training loop; it reads only `DataConfig` from the engine.
+"""
+
+from resnetlab.data.imageset import DataSplits, ImageSet
+from resnetlab.data.splits import load_splits
+from resnetlab.data.stream import BatchStream
+
+__all__ = ["BatchStream", "DataSplits", "ImageSet", "load_splits"]

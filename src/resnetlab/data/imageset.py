@@ -1,0 +1,55 @@
+"""The in-memory form of a dataset: decoded uint8 images with integer labels, and the splits a run uses."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: tensors have no single truth value to compare by
+class ImageSet:
+    images: torch.Tensor  # uint8, N x C x H x W, contiguous, on CPU
+    labels: torch.Tensor  # int64, N
+    classes: list[str]  # class names, index = label
+
+    def __post_init__(self) -> None:
+        # Every loader builds one of these; checking here keeps a malformed set from failing later inside a model.
+        images, labels = self.images, self.labels
+        if images.dtype != torch.uint8 or images.dim() != 4 or not images.is_contiguous() or images.is_cuda:
+            raise ValueError(f"images must be a contiguous CPU uint8 N x C x H x W tensor, got {images.dtype}")
+        if labels.dtype != torch.int64 or labels.shape != (images.shape[0],):
+            raise ValueError(f"labels must be int64 of shape ({images.shape[0]},), got {labels.dtype} {labels.shape}")
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def subset(self, indices: torch.Tensor) -> ImageSet:
+        """The images at `indices` (in that order), same classes."""
+        return ImageSet(self.images[indices].contiguous(), self.labels[indices].contiguous(), self.classes)
+
+
+@dataclass(frozen=True, eq=False)
+class DataSplits:
+    train: ImageSet
+    val: ImageSet | None  # carved out of train when config.val_fraction > 0 (seeded, stratified per class)
+    test: ImageSet
+    mean: tuple[float, ...]  # per-channel mean of the train split, in [0, 1] units
+    std: tuple[float, ...]  # per-channel std of the train split, in [0, 1] units
+    pixel_mean: torch.Tensor  # float32 C x H x W per-pixel mean of the train split in [0, 1] units ([R1] Sec. 4.2)
+    source: str  # human-readable description, e.g. "cifar10 folder /path (50000 train / 10000 test)"
+
+
+def derive_seed(*parts: int | str) -> int:
+    """A 63-bit seed from a tuple such as (seed, epoch, batch).
+
+    Hashing instead of arithmetic (seed + epoch) keeps neighbouring tuples independent: (seed=0, epoch=1) and
+    (seed=1, epoch=0) must not share a shuffle.
+    """
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & (2**63 - 1)
+
+
+def generator(*parts: int | str, device: torch.device | str = "cpu") -> torch.Generator:
+    return torch.Generator(device=device).manual_seed(derive_seed(*parts))

@@ -1,0 +1,95 @@
+"""`BatchStream`: an image set as shuffled, augmented, normalised batches on the training device.
+
+No DataLoader and no worker processes: the whole set is already a uint8 tensor in memory, so a batch is one
+indexing on the host, one copy of uint8 (a quarter of float32's bytes) to the device, and a few batched tensor
+operations there. Every random choice comes from a generator seeded by (seed, epoch) or (seed, epoch, batch), so a
+run resumed at any batch sees exactly the batches the uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Literal
+
+import torch
+
+from resnetlab.data.imageset import ImageSet, generator
+from resnetlab.data.transforms import CIFAR_PAD, normalization, random_crop_flip
+from resnetlab.errors import UserInputError
+
+
+class BatchStream:
+    """Batches of one ImageSet, normalised on the target device; exactly reproducible from (seed, epoch, batch)."""
+
+    def __init__(
+        self,
+        data: ImageSet,
+        batch_size: int,
+        *,
+        train: bool,
+        augment: Literal["none", "cifar"],
+        normalize: Literal["channel", "pixel_mean"],
+        mean: tuple[float, ...],
+        std: tuple[float, ...],
+        pixel_mean: torch.Tensor,
+        seed: int,
+        device: torch.device,
+        channels_last: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise UserInputError(f"batch size must be >= 1, got {batch_size}")
+        if augment not in ("none", "cifar"):
+            raise UserInputError(f"data.augment must be none or cifar, got {augment!r}")
+        self.data = data
+        self.batch_size = batch_size
+        self.train = train
+        # Evaluation sees the images as they are: augmentation is for training only ([R1] Sec. 4.2 evaluates
+        # "the single view of the original 32x32 image").
+        self.augment = train and augment == "cifar"
+        self.seed = seed
+        self.device = device
+        self.channels_last = channels_last
+        self._normalize = normalization(normalize, mean, std, pixel_mean, tuple(data.images.shape[1:]), device)
+        # Pinned host memory lets the copy to a GPU run asynchronously; pointless (and unavailable) on CPU.
+        self._pin = device.type == "cuda"
+
+    def __len__(self) -> int:
+        # The last partial batch counts: 50,000 / 128 -> 391 iterations per epoch ([R1]'s 64k iterations: ~164 epochs).
+        return math.ceil(len(self.data) / self.batch_size)
+
+    def epoch(self, epoch: int, start_batch: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(images float32 N x C x H x W, labels int64 N) on the device, from batch `start_batch` of `epoch` on."""
+        if not 0 <= start_batch <= len(self):
+            raise ValueError(f"start_batch must be in [0, {len(self)}], got {start_batch}")
+        return self._batches(epoch, start_batch)
+
+    def _batches(self, epoch: int, start_batch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        images, labels = self.data.images, self.data.labels
+        # The permutation depends on (seed, epoch) only, so batch b is the same slice of it however the epoch began.
+        order = torch.randperm(len(self.data), generator=generator(self.seed, "shuffle", epoch)) if self.train else None
+        for batch in range(start_batch, len(self)):
+            start, stop = batch * self.batch_size, min((batch + 1) * self.batch_size, len(self.data))
+            if order is None:
+                yield self._prepare(images[start:stop], labels[start:stop], epoch, batch)
+            else:
+                chosen = order[start:stop]
+                yield self._prepare(images[chosen], labels[chosen], epoch, batch)
+
+    def _prepare(
+        self, images: torch.Tensor, labels: torch.Tensor, epoch: int, batch: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._pin:
+            images, labels = images.pin_memory(), labels.pin_memory()
+        images = images.to(self.device, non_blocking=True)
+        labels = labels.to(self.device, non_blocking=True)
+        inputs = self._normalize(images)
+        if self.augment:
+            # [R1] does not say whether padding comes before or after normalising. Padding after it, as
+            # fb.resnet.torch (the reference Torch reproduction of [R1]'s CIFAR results) does, makes the zero border
+            # the mean colour; padding raw pixels would add a black one.
+            rng = generator(self.seed, "augment", epoch, batch, device=self.device)
+            inputs = random_crop_flip(inputs, rng, CIFAR_PAD)
+        if self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        return inputs, labels

@@ -1,0 +1,96 @@
+"""Batched tensor transforms: normalisation and [R1]'s CIFAR augmentation, on whatever device the batch is on.
+
+Every sample of a batch gets its own crop offset and flip, but the batch is transformed by one indexing operation,
+not a Python loop over images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from resnetlab.errors import UserInputError
+
+CIFAR_PAD = 4  # [R1] Sec. 4.2: "4 pixels are padded on each side, and a 32x32 crop is randomly sampled"
+
+
+@dataclass(frozen=True, eq=False)
+class Normalization:
+    """x -> x * scale + shift on uint8 pixel values: both normalisations are this one affine map."""
+
+    scale: torch.Tensor  # float32, broadcastable to 1 x C x H x W
+    shift: torch.Tensor
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        return batch.to(torch.float32).mul_(self.scale).add_(self.shift)
+
+
+def normalization(
+    kind: Literal["channel", "pixel_mean"],
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    pixel_mean: torch.Tensor,
+    image_shape: tuple[int, ...],
+    device: torch.device,
+) -> Normalization:
+    """ "channel": (x/255 - mean) / std per channel; "pixel_mean": x/255 - pixel_mean, no std ([R1] Sec. 4.2)."""
+    channels = image_shape[0]
+    if kind == "channel":
+        if len(mean) != channels or len(std) != channels:
+            raise ValueError(f"mean and std need {channels} values, got {len(mean)} and {len(std)}")
+        mean_t = torch.tensor(mean, dtype=torch.float64).view(1, channels, 1, 1)
+        std_t = torch.tensor(std, dtype=torch.float64).view(1, channels, 1, 1)
+        # Folded in float64, then rounded once: (x/255 - m)/s == x * (1/(255 s)) + (-m/s).
+        scale, shift = 1.0 / (255.0 * std_t), -mean_t / std_t
+    elif kind == "pixel_mean":
+        if tuple(pixel_mean.shape) != tuple(image_shape):
+            raise ValueError(f"pixel_mean has shape {tuple(pixel_mean.shape)}, the images {tuple(image_shape)}")
+        scale, shift = torch.tensor(1.0 / 255.0, dtype=torch.float64), -pixel_mean.to(torch.float64)[None]
+    else:
+        raise UserInputError(f"data.normalize must be channel or pixel_mean, got {kind!r}")
+    return Normalization(scale.to(device, torch.float32), shift.to(device, torch.float32))
+
+
+@dataclass(frozen=True, eq=False)
+class CropFlip:
+    """Per-sample augmentation parameters: crop offsets into the padded image, and which samples are mirrored."""
+
+    top: torch.Tensor  # int64, N, in [0, 2 * pad]
+    left: torch.Tensor  # int64, N, in [0, 2 * pad]
+    flip: torch.Tensor  # bool, N
+
+
+def sample_crop_flip(count: int, pad: int, generator: torch.Generator) -> CropFlip:
+    """Uniform offsets and fair-coin flips for `count` samples, drawn on the generator's device."""
+    device = generator.device
+    offsets = torch.randint(0, 2 * pad + 1, (2, count), generator=generator, device=device)
+    flip = torch.rand(count, generator=generator, device=device) < 0.5
+    return CropFlip(offsets[0], offsets[1], flip)
+
+
+def crop_flip(batch: torch.Tensor, params: CropFlip, pad: int) -> torch.Tensor:
+    """Zero-pad `batch` (N x C x H x W) by `pad`, crop H x W at each sample's offset, mirror the flipped samples.
+
+    The crop and the flip are one gather: output column k of a flipped sample reads padded column
+    left + (W - 1 - k), i.e. the mirror of the crop (the same distribution as cropping the mirrored image,
+    since the offsets are symmetric).
+    """
+    count, channels, height, width = batch.shape
+    padded_width = width + 2 * pad
+    padded = F.pad(batch, (pad, pad, pad, pad)).view(count, channels, -1)
+    device = batch.device
+    rows = params.top[:, None] + torch.arange(height, device=device)  # N x H
+    columns = torch.arange(width, device=device)
+    columns = torch.where(params.flip[:, None], width - 1 - columns, columns) + params.left[:, None]  # N x W
+    # Positions in the flattened padded plane, shared by all channels of a sample (expand: no copy). One gather on
+    # flat planes measured ~3.5x faster on CPU than 4-D advanced indexing with broadcast row/column indices.
+    where = (rows[:, :, None] * padded_width + columns[:, None, :]).view(count, 1, height * width)
+    return padded.gather(2, where.expand(count, channels, height * width)).view(count, channels, height, width)
+
+
+def random_crop_flip(batch: torch.Tensor, generator: torch.Generator, pad: int = CIFAR_PAD) -> torch.Tensor:
+    """[R1] Sec. 4.2's training augmentation for a batch: pad, random crop, random horizontal flip."""
+    return crop_flip(batch, sample_crop_flip(batch.shape[0], pad, generator), pad)

@@ -1,0 +1,281 @@
+"""The typed configuration of a training run. Its resolved YAML file, saved in the run directory, is the run's record.
+
+A config file may name a `base:` file (a path relative to itself) whose values it overrides, so a recipe is a few
+lines on top of a shared one. Command-line overrides (`--set optim.lr=0.05`) are applied last; every value is then
+type-checked and range-checked before anything runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from resnetlab.errors import UserInputError
+
+Dataset = Literal["digits", "cifar10", "cifar100", "folder"]
+Augment = Literal["none", "cifar"]
+Normalize = Literal["channel", "pixel_mean"]
+ScheduleKind = Literal["multistep", "cosine", "onecycle", "constant"]
+StepUnit = Literal["epoch", "iteration"]
+Device = Literal["auto", "cpu", "cuda"]
+Precision = Literal["fp32", "bf16"]
+
+
+class ConfigError(UserInputError):
+    """A config file or override that cannot be used as it is."""
+
+
+@dataclass
+class ModelConfig:
+    name: str = "cifar_resnet20"
+    options: dict[str, Any] = field(default_factory=dict)  # passed to create_model, e.g. {shortcut: B}
+
+
+@dataclass
+class DataConfig:
+    dataset: Dataset = "digits"
+    path: str | None = None  # CIFAR pickle directory or class-per-folder tree; unused for digits
+    val_fraction: float = 0.0  # held out of training with `split_seed` ([R1] Sec. 4.2 uses 5k of 50k: 0.1)
+    test_fraction: float = 0.2  # held out for testing when the data has no test split of its own (digits, a tree)
+    split_seed: int = 0
+    image_size: int | None = None  # resize folder images to this square size; None keeps a common native size
+    augment: Augment = "none"
+    normalize: Normalize = "channel"  # per-channel mean/std, or [R1]'s per-pixel mean subtraction
+    batch_size: int = 128
+    eval_batch_size: int = 512
+    cache_dir: str | None = None  # decoded-dataset cache; None: $RESNETLAB_CACHE or ~/.cache/resnetlab
+    download: bool = False  # fetch CIFAR (checksum-verified) into `path` when it is missing
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 1e-4
+    decay_bn_and_bias: bool = True  # [R1] decays every weight; False exempts BN and bias terms
+    grad_clip: float | None = None  # max global gradient norm
+    label_smoothing: float = 0.0
+
+
+@dataclass
+class ScheduleConfig:
+    kind: ScheduleKind = "cosine"
+    unit: StepUnit = "epoch"  # the unit of `length`, `milestones` and `warmup`
+    length: int = 30
+    milestones: list[int] = field(default_factory=list)  # multistep: divide the LR by 1/gamma at each
+    gamma: float = 0.1
+    warmup: int = 0  # linear warm-up from ~0 to `optim.lr`
+    warmup_lr: float | None = None  # [R1] Sec. 4.2, ResNet-110: a constant low LR (0.01) first ...
+    warmup_until_error: float | None = None  # ... until the training error falls below this fraction (0.8)
+
+
+@dataclass
+class RuntimeConfig:
+    seed: int = 0
+    deterministic: bool = False
+    device: Device = "auto"
+    precision: Precision = "fp32"  # bf16 autocast where the CPU or GPU supports it
+    channels_last: bool = False
+    checkpoint_every: int = 0  # also checkpoint every N iterations inside an epoch (0: at epoch ends only)
+    out_dir: str = "runs"
+    eval_every: int = 1  # epochs
+    log_every: int = 50  # iterations
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> TrainConfig:
+    """Defaults, then the file (and its `base:` chain), then `key=value` overrides; validated."""
+    values: dict[str, Any] = _read_file(Path(path), seen=()) if path is not None else {}
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override {override!r} is not key=value, e.g. optim.lr=0.05")
+        _set_dotted(values, key.strip(), _parse_value(text))
+    config = _build(TrainConfig, values, prefix="")
+    validate(config)
+    return config
+
+
+def config_from_dict(values: dict[str, Any]) -> TrainConfig:
+    """A config stored as a mapping (in a checkpoint), checked like a file."""
+    config = _build(TrainConfig, values, prefix="")
+    validate(config)
+    return config
+
+
+def config_to_dict(config: TrainConfig) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def save_config(config: TrainConfig, path: Path) -> None:
+    """Write the resolved config (atomically: a reader never sees half a file)."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
+    partial.replace(path)
+
+
+def validate(config: TrainConfig) -> None:
+    """Range checks that types cannot express; each failure names the key and the accepted range."""
+    data, optim, schedule, runtime = config.data, config.optim, config.schedule, config.runtime
+    _require(0.0 <= data.val_fraction < 1.0, "data.val_fraction", "in [0, 1)", data.val_fraction)
+    _require(data.batch_size >= 1, "data.batch_size", ">= 1", data.batch_size)
+    _require(data.eval_batch_size >= 1, "data.eval_batch_size", ">= 1", data.eval_batch_size)
+    _require(0.0 < data.test_fraction < 1.0, "data.test_fraction", "in (0, 1)", data.test_fraction)
+    _require(data.image_size is None or data.image_size >= 1, "data.image_size", ">= 1 or null", data.image_size)
+    _require(optim.lr > 0, "optim.lr", "> 0", optim.lr)
+    _require(0.0 <= optim.momentum < 1.0, "optim.momentum", "in [0, 1)", optim.momentum)
+    _require(optim.weight_decay >= 0, "optim.weight_decay", ">= 0", optim.weight_decay)
+    _require(optim.grad_clip is None or optim.grad_clip > 0, "optim.grad_clip", "> 0 or null", optim.grad_clip)
+    _require(0.0 <= optim.label_smoothing < 1.0, "optim.label_smoothing", "in [0, 1)", optim.label_smoothing)
+    _require(schedule.length >= 1, "schedule.length", ">= 1", schedule.length)
+    milestones = schedule.milestones
+    _require(
+        all(0 < m < schedule.length for m in milestones) and milestones == sorted(set(milestones)),
+        "schedule.milestones",
+        f"increasing and between 0 and schedule.length ({schedule.length})",
+        milestones,
+    )
+    _require(0.0 < schedule.gamma <= 1.0, "schedule.gamma", "in (0, 1]", schedule.gamma)
+    _require(0 <= schedule.warmup < schedule.length, "schedule.warmup", "in [0, schedule.length)", schedule.warmup)
+    _require(schedule.warmup_lr is None or schedule.warmup_lr > 0, "schedule.warmup_lr", "> 0", schedule.warmup_lr)
+    until = schedule.warmup_until_error
+    _require(until is None or 0.0 < until < 1.0, "schedule.warmup_until_error", "in (0, 1)", until)
+    _require(until is None or schedule.warmup_lr is not None, "schedule.warmup_lr", "set with warmup_until_error", None)
+    _require(runtime.eval_every >= 1, "runtime.eval_every", ">= 1", runtime.eval_every)
+    _require(runtime.log_every >= 1, "runtime.log_every", ">= 1", runtime.log_every)
+    _require(runtime.checkpoint_every >= 0, "runtime.checkpoint_every", ">= 0", runtime.checkpoint_every)
+
+
+def _require(ok: bool, key: str, rule: str, value: object) -> None:
+    if not ok:
+        raise ConfigError(f"{key} must be {rule}, got {value!r}")
+
+
+def _read_file(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in seen:
+        raise ConfigError(f"config {path} includes itself through base:")
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file {path} cannot be read: {error}") from None
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        raise ConfigError(f"config file {path} is not valid YAML{line}") from None
+    if loaded is None:
+        loaded = {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections (model:, data:, ...)")
+    base = loaded.pop("base", None)
+    if base is None:
+        return loaded
+    if not isinstance(base, str):
+        raise ConfigError(f"base: in {path} must be a file path, got {base!r}")
+    return _merge(_read_file(path.parent / base, (*seen, resolved)), loaded)
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _parse_value(text: str) -> Any:
+    """Values on the command line read as YAML scalars: 0.05, true, null, [32000, 48000]."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _set_dotted(values: dict[str, Any], key: str, value: Any) -> None:
+    *parents, leaf = key.split(".")
+    node = values
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"cannot set {key}: {part} is a value, not a section")
+        node = child
+    node[leaf] = value
+
+
+def _build(cls: type[Any], values: Any, prefix: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = [key for key in values if key not in names]
+    if unknown:
+        key = unknown[0]
+        close = difflib.get_close_matches(str(key), names, n=1)
+        hint = f" (did you mean {prefix}{close[0]}?)" if close else f"; valid keys: {', '.join(names)}"
+        raise ConfigError(f"unknown config key {prefix}{key}{hint}")
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            kwargs[name] = _build(hint, value, f"{prefix}{name}.")
+        else:
+            kwargs[name] = _check_type(value, hint, f"{prefix}{name}")
+    return cls(**kwargs)
+
+
+def _check_type(value: Any, hint: Any, key: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        return _check_type(value, next(a for a in args if a is not type(None)), key)
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{key} must be one of {', '.join(map(str, args))}, got {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be a list, e.g. [1, 2], got {value!r}")
+        return [_check_type(item, args[0], f"{key}[{i}]") for i, item in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a mapping, got {value!r}")
+        return dict(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} must be a whole number, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be text, got {value!r}")
+        return value
+    return value

@@ -1,0 +1,44 @@
+"""`resnetlab eval`: a saved model on the test split of the data it was trained on (or other data with its classes)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from resnetlab.data import BatchStream, load_splits
+from resnetlab.engine.config import config_from_dict
+from resnetlab.engine.device import resolve_device
+from resnetlab.engine.evaluate import EvalResult, evaluate
+from resnetlab.engine.predict import load_trained
+from resnetlab.errors import UserInputError
+
+
+def evaluate_checkpoint(path: Path, *, data_path: str | None = None) -> tuple[EvalResult, list[str]]:
+    trained = load_trained(path, resolve_device("auto"))
+    config = config_from_dict(trained.checkpoint["config"])
+    data = config.data if data_path is None else dataclasses.replace(config.data, path=data_path)
+    splits = load_splits(data)
+    if list(splits.test.classes) != trained.classes:
+        raise UserInputError(
+            f"the data's classes ({', '.join(splits.test.classes[:5])}, ...) are not the checkpoint's "
+            f"({', '.join(trained.classes[:5])}, ...); evaluate on data with the same classes"
+        )
+    preprocess = trained.checkpoint["preprocess"]
+    device = next(trained.model.parameters()).device
+    batches = BatchStream(
+        splits.test,
+        config.data.eval_batch_size,
+        train=False,
+        augment="none",
+        normalize=preprocess["normalize"],
+        mean=tuple(preprocess["mean"]),
+        std=tuple(preprocess["std"]),
+        pixel_mean=trained.checkpoint["pixel_mean"],
+        seed=config.runtime.seed,
+        device=device,
+        channels_last=config.runtime.channels_last,
+    )
+    result = evaluate(
+        trained.model, batches.epoch(0), len(trained.classes), device=device, precision=config.runtime.precision
+    )
+    return result, trained.classes

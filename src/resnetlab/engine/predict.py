@@ -1,0 +1,112 @@
+"""Using a trained model: rebuild it from a checkpoint, feed it image files, read its answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch import nn
+
+from resnetlab.engine.checkpoint import load_checkpoint
+from resnetlab.engine.run_dir import LAST_CHECKPOINT
+from resnetlab.errors import UserInputError
+from resnetlab.models import create_model
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+
+
+@dataclass(frozen=True)
+class Trained:
+    model: nn.Module
+    checkpoint: dict[str, Any]
+    path: Path
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.checkpoint["classes"])
+
+
+def load_trained(path: Path, device: torch.device) -> Trained:
+    """A checkpoint file, or a run directory (its last checkpoint: the model `train` reported on)."""
+    checkpoint_path = path / LAST_CHECKPOINT if path.is_dir() else path
+    checkpoint = load_checkpoint(checkpoint_path)
+    model = create_model(checkpoint["model_name"], **checkpoint["model_options"])
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except RuntimeError:
+        raise UserInputError(f"{checkpoint_path} does not fit {checkpoint['model_name']}: its weights differ") from None
+    return Trained(model.to(device).eval(), checkpoint, checkpoint_path)
+
+
+def normalize(images: torch.Tensor, checkpoint: dict[str, Any]) -> torch.Tensor:
+    """uint8 N x C x H x W -> the float input the model was trained on."""
+    preprocess = checkpoint["preprocess"]
+    x = images.float() / 255.0
+    if preprocess["normalize"] == "pixel_mean":
+        return x - checkpoint["pixel_mean"].to(x.device)
+    mean = torch.tensor(preprocess["mean"], device=x.device)[:, None, None]
+    std = torch.tensor(preprocess["std"], device=x.device)[:, None, None]
+    return (x - mean) / std
+
+
+def expand_image_paths(inputs: Sequence[str]) -> list[Path]:
+    """Files, folders (searched recursively) and glob patterns, in a stable order."""
+    found: list[Path] = []
+    for text in inputs:
+        path = Path(text)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        elif path.is_file():
+            found.append(path)
+        else:
+            matches = sorted(Path().glob(text)) if any(ch in text for ch in "*?[") else []
+            if not matches:
+                raise UserInputError(f"{text} is not an image file, a folder or a pattern that matches files")
+            found += [p for p in matches if p.is_file()]
+    if not found:
+        raise UserInputError(f"no images found in {', '.join(inputs)}")
+    return found
+
+
+def decode_image(path: Path, channels: int, height: int, width: int) -> torch.Tensor:
+    """One image as uint8 C x H x W: converted to the model's channels, shorter side resized, centre-cropped."""
+    try:
+        with Image.open(path) as opened:
+            image = opened.convert("L" if channels == 1 else "RGB")
+            scale = max(height / image.height, width / image.width)
+            if (image.height, image.width) != (height, width):
+                size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+                image = image.resize(size, Image.Resampling.BILINEAR)
+                left, top = (image.width - width) // 2, (image.height - height) // 2
+                image = image.crop((left, top, left + width, top + height))
+            data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise UserInputError(f"cannot read image {path}: {error}") from None
+    return data.view(height, width, channels).permute(2, 0, 1).contiguous()
+
+
+def predict(trained: Trained, paths: Iterable[Path], *, topk: int, batch_size: int = 64) -> list[dict[str, Any]]:
+    channels, height, width = trained.checkpoint["preprocess"]["input_size"]
+    device = next(trained.model.parameters()).device
+    classes = trained.classes
+    k = min(topk, len(classes))
+    rows: list[dict[str, Any]] = []
+    paths = list(paths)
+    for start in range(0, len(paths), batch_size):
+        chunk = paths[start : start + batch_size]
+        images = torch.stack([decode_image(p, channels, height, width) for p in chunk]).to(device)
+        with torch.inference_mode():
+            probabilities = trained.model(normalize(images, trained.checkpoint)).float().softmax(dim=1)
+        top = probabilities.topk(k, dim=1)
+        for path, scores, indices in zip(chunk, top.values.tolist(), top.indices.tolist(), strict=True):
+            rows.append(
+                {
+                    "path": str(path),
+                    "top": [{"class": classes[i], "probability": s} for s, i in zip(scores, indices, strict=True)],
+                }
+            )
+    return rows

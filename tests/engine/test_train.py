@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from resnetlab.engine.checkpoint import load_checkpoint
+from resnetlab.engine.config import TrainConfig, load_config
+from resnetlab.engine.evaluate_checkpoint import evaluate_checkpoint
+from resnetlab.engine.train import TrainingDivergedError, resume, train
+from resnetlab.errors import UserInputError
+
+
+def test_a_run_writes_its_record_and_learns(tiny_config: TrainConfig, tmp_path: Path) -> None:
+    result = train(tiny_config, out=tmp_path / "run", show_progress=False)
+    run = result.run_dir
+    expected = {"config.yaml", "environment.json", "metrics.jsonl", "last.pt", "best.pt", "model.safetensors"}
+    assert expected | {"test_metrics.json", "error.png", "loss_lr.png"} <= {p.name for p in run.iterdir()}
+    assert load_config(run / "config.yaml") == tiny_config
+    assert result.test.top1 > 0.5  # 10 classes: chance is 0.1
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [1, 2]
+    assert all(0 <= r["data_wait_share"] <= 1 for r in records if r["kind"] == "epoch")
+    weights = load_file(str(run / "model.safetensors"))
+    assert torch.equal(weights["fc.weight"], load_checkpoint(run / "last.pt")["model"]["fc.weight"])
+    assert not list(run.glob(".*partial"))
+
+
+def test_eval_reproduces_the_reported_accuracy(tiny_config: TrainConfig, tmp_path: Path) -> None:
+    result = train(tiny_config, out=tmp_path / "run", show_progress=False)
+    again, classes = evaluate_checkpoint(result.run_dir)
+    assert classes == [str(i) for i in range(10)]
+    assert again.top1 == pytest.approx(result.test.top1)
+    assert again.count == result.test.count
+
+
+def test_an_existing_run_directory_is_never_overwritten(tiny_config: TrainConfig, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(UserInputError, match="already exists; continue it with --resume"):
+        train(tiny_config, out=out, show_progress=False)
+    train(tiny_config, out=out, force=True, show_progress=False)
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith("run.replaced-")]
+    assert len(kept) == 1 and (kept[0] / "notes.txt").read_text() == "mine"
+
+
+def test_resume_mid_epoch_ends_with_identical_weights(tiny_config: TrainConfig, tmp_path: Path) -> None:
+    config = dataclasses.replace(tiny_config, runtime=dataclasses.replace(tiny_config.runtime, checkpoint_every=7))
+    full = train(config, out=tmp_path / "full", show_progress=False)
+
+    # Interrupt a second run right after its mid-epoch checkpoint at iteration 7, then resume it.
+    calls = {"n": 0}
+    original_step = torch.optim.SGD.step
+
+    def step_then_stop(self: torch.optim.SGD, *args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 10:
+            raise KeyboardInterrupt  # after iteration 9: the last checkpoint is from iteration 7
+        return original_step(self, *args, **kwargs)
+
+    torch.optim.SGD.step = step_then_stop  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(config, out=tmp_path / "cut", show_progress=False)
+    finally:
+        torch.optim.SGD.step = original_step  # type: ignore[method-assign]
+    assert load_checkpoint(tmp_path / "cut" / "last.pt")["progress"]["iteration"] == 7
+    resumed = resume(tmp_path / "cut", show_progress=False)
+
+    full_weights = load_checkpoint(full.run_dir / "last.pt")["model"]
+    resumed_weights = load_checkpoint(resumed.run_dir / "last.pt")["model"]
+    assert all(torch.equal(full_weights[k], resumed_weights[k]) for k in full_weights)
+    assert resumed.test.top1 == full.test.top1
+    iterations = [
+        json.loads(line)["iteration"] for line in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()
+    ]
+    full_iterations = [
+        json.loads(line)["iteration"] for line in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert iterations == full_iterations  # nothing logged twice
+
+
+def test_divergence_stops_with_a_message_and_keeps_the_last_checkpoint(
+    tiny_config: TrainConfig, tmp_path: Path
+) -> None:
+    config = dataclasses.replace(tiny_config, optim=dataclasses.replace(tiny_config.optim, lr=1e12))
+    with pytest.raises(TrainingDivergedError, match="training loss became nan at iteration 5"):
+        train(config, out=tmp_path / "run", show_progress=False)
+
+
+def test_model_options_that_contradict_the_data_are_refused(tiny_config: TrainConfig, tmp_path: Path) -> None:
+    config = dataclasses.replace(tiny_config, model=dataclasses.replace(tiny_config.model, options={"num_classes": 7}))
+    with pytest.raises(UserInputError, match=r"model\.options\.num_classes=7 but the data has 10"):
+        train(config, out=tmp_path / "run", show_progress=False)
+
+
+def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
+    """The acceptance case as a user meets it: `kill -9` on `resnetlab train`, then `resnetlab train --resume`."""
+    args = [
+        "--epochs", "3", "--deterministic", "--no-progress",
+        "--set", "runtime.checkpoint_every=4", "--set", "runtime.log_every=2",
+        "--set", f"data.cache_dir={tmp_path / 'cache'}",
+    ]  # fmt: skip
+
+    def cli(*argv: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "resnetlab", *argv], text=True, stdout=subprocess.PIPE)
+
+    full = cli("train", *args, "--out", str(tmp_path / "full"))
+    victim = cli("train", *args, "--out", str(tmp_path / "cut"))
+    checkpoint = tmp_path / "cut" / "last.pt"
+    deadline = time.monotonic() + 300
+    while not checkpoint.exists() and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(random.Random(0).uniform(0.0, 0.5))
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert victim.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert full.wait() == 0
+    killed_at = load_checkpoint(checkpoint)["progress"]["iteration"]
+    assert 0 < killed_at < load_checkpoint(tmp_path / "full" / "last.pt")["progress"]["iteration"]
+
+    resumed = cli("train", "--resume", str(tmp_path / "cut"), "--no-progress")
+    assert resumed.wait() == 0
+    expected = load_checkpoint(tmp_path / "full" / "last.pt")["model"]
+    got = load_checkpoint(tmp_path / "cut" / "last.pt")["model"]
+    assert all(torch.equal(expected[k], got[k]) for k in expected)
