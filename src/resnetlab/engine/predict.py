@@ -11,6 +11,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 
+from resnetlab.data.transforms import Normalization, normalization
 from resnetlab.engine.checkpoint import load_checkpoint
 from resnetlab.engine.run_dir import LAST_CHECKPOINT
 from resnetlab.errors import UserInputError
@@ -42,15 +43,17 @@ def load_trained(path: Path, device: torch.device) -> Trained:
     return Trained(model.to(device).eval(), checkpoint, checkpoint_path)
 
 
-def normalize(images: torch.Tensor, checkpoint: dict[str, Any]) -> torch.Tensor:
-    """uint8 N x C x H x W -> the float input the model was trained on."""
-    preprocess = checkpoint["preprocess"]
-    x = images.float() / 255.0
-    if preprocess["normalize"] == "pixel_mean":
-        return x - checkpoint["pixel_mean"].to(x.device)
-    mean = torch.tensor(preprocess["mean"], device=x.device)[:, None, None]
-    std = torch.tensor(preprocess["std"], device=x.device)[:, None, None]
-    return (x - mean) / std
+def input_normalization(trained: Trained, device: torch.device) -> Normalization:
+    """The map from uint8 pixels to the float input the model was trained on, as training applied it."""
+    preprocess = trained.checkpoint["preprocess"]
+    return normalization(
+        preprocess["normalize"],
+        tuple(preprocess["mean"]),
+        tuple(preprocess["std"]),
+        trained.checkpoint["pixel_mean"],
+        tuple(preprocess["input_size"]),
+        device,
+    )
 
 
 def expand_image_paths(inputs: Sequence[str]) -> list[Path]:
@@ -93,6 +96,7 @@ def predict(trained: Trained, paths: Iterable[Path], *, topk: int, batch_size: i
     channels, height, width = trained.checkpoint["preprocess"]["input_size"]
     device = next(trained.model.parameters()).device
     classes = trained.classes
+    normalize = input_normalization(trained, device)
     k = min(topk, len(classes))
     rows: list[dict[str, Any]] = []
     paths = list(paths)
@@ -100,7 +104,7 @@ def predict(trained: Trained, paths: Iterable[Path], *, topk: int, batch_size: i
         chunk = paths[start : start + batch_size]
         images = torch.stack([decode_image(p, channels, height, width) for p in chunk]).to(device)
         with torch.inference_mode():
-            probabilities = trained.model(normalize(images, trained.checkpoint)).float().softmax(dim=1)
+            probabilities = trained.model(normalize(images)).float().softmax(dim=1)
         top = probabilities.topk(k, dim=1)
         for path, scores, indices in zip(chunk, top.values.tolist(), top.indices.tolist(), strict=True):
             rows.append(
