@@ -12,10 +12,11 @@ from typing import NoReturn
 import torch
 
 from resnetlab.analysis import complexity, stage_complexity
+from resnetlab.data import guess_dataset
 from resnetlab.engine.config import load_config
 from resnetlab.engine.evaluate_checkpoint import evaluate_checkpoint
 from resnetlab.engine.predict import expand_image_paths, load_trained, predict
-from resnetlab.engine.train import resume, train
+from resnetlab.engine.train import TrainingInterruptedError, resume, train
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model, list_models, model_entry
 from resnetlab.models.network import ResNet
@@ -30,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
+    except TrainingInterruptedError as error:
+        print(f"resnetlab: {error}", file=sys.stderr)
+        return 130  # the shell's code for Ctrl-C
     except (UsageError, UserInputError) as error:
         print(f"resnetlab: error: {error}", file=sys.stderr)
         return 2
@@ -114,22 +118,12 @@ def _train_overrides(args: argparse.Namespace) -> list[str]:
         ("runtime.deterministic", args.deterministic),
     ]
     if args.data is not None and args.dataset is None:
-        pairs.append(("data.dataset", _guess_dataset(Path(args.data))))
+        pairs.append(("data.dataset", guess_dataset(Path(args.data))))
     if args.epochs is not None:
         pairs += [("schedule.unit", "epoch"), ("schedule.length", args.epochs)]
     if args.iters is not None:
         pairs += [("schedule.unit", "iteration"), ("schedule.length", args.iters)]
     return [f"{key}={json.dumps(value)}" for key, value in pairs if value is not None] + list(args.set)
-
-
-def _guess_dataset(path: Path) -> str:
-    """A folder holding CIFAR's pickle batches is `cifar10`/`cifar100`; anything else a class-per-folder tree."""
-    for candidate in (path, path / "cifar-10-batches-py", path / "cifar-100-python"):
-        if (candidate / "data_batch_1").is_file():
-            return "cifar10"
-        if (candidate / "train").is_file() and (candidate / "meta").is_file():
-            return "cifar100"
-    return "folder"
 
 
 def _run_train(args: argparse.Namespace) -> int:

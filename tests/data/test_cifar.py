@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from resnetlab.data import cifar, load_splits
-from resnetlab.data.cifar import CIFAR_LAYOUTS, load_cifar, read_pickle
+from resnetlab.data.cifar import CIFAR_LAYOUTS, guess_dataset, load_cifar, read_pickle
 from resnetlab.engine.config import DataConfig
 from resnetlab.errors import UserInputError
 
@@ -216,3 +216,10 @@ def test_the_official_table_is_unchanged() -> None:
     assert CIFAR_LAYOUTS["cifar10"].md5 == "c58f30108f718f92721af3b95e74349a"
     assert CIFAR_LAYOUTS["cifar100"].url == "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"
     assert CIFAR_LAYOUTS["cifar100"].md5 == "eb9058c3a382ffc7106e4002c42a8d85"
+
+
+def test_the_dataset_kind_is_guessed_from_the_folder(tmp_path: Path) -> None:
+    write_cifar(tmp_path, "cifar10")
+    assert guess_dataset(tmp_path) == "cifar10"
+    assert guess_dataset(tmp_path / "cifar-10-batches-py") == "cifar10"
+    assert guess_dataset(tmp_path / "elsewhere") == "folder"

@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from resnetlab.engine.checkpoint import load_checkpoint
 from resnetlab.engine.config import TrainConfig, load_config
 from resnetlab.engine.evaluate_checkpoint import evaluate_checkpoint
-from resnetlab.engine.train import TrainingDivergedError, resume, train
+from resnetlab.engine.train import TrainingDivergedError, TrainingInterruptedError, resume, train
 from resnetlab.errors import UserInputError
 
 
@@ -70,7 +70,9 @@ def test_resume_mid_epoch_ends_with_identical_weights(tiny_config: TrainConfig, 
 
     torch.optim.SGD.step = step_then_stop  # type: ignore[method-assign]
     try:
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(
+            TrainingInterruptedError, match="continue from the last checkpoint with `resnetlab train --resume"
+        ):
             train(config, out=tmp_path / "cut", show_progress=False)
     finally:
         torch.optim.SGD.step = original_step  # type: ignore[method-assign]
@@ -81,6 +83,8 @@ def test_resume_mid_epoch_ends_with_identical_weights(tiny_config: TrainConfig, 
     resumed_weights = load_checkpoint(resumed.run_dir / "last.pt")["model"]
     assert all(torch.equal(full_weights[k], resumed_weights[k]) for k in full_weights)
     assert resumed.test.top1 == full.test.top1
+    with pytest.raises(UserInputError, match="has finished all 46 iterations; evaluate it with"):
+        resume(tmp_path / "cut", show_progress=False)
     iterations = [
         json.loads(line)["iteration"] for line in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()
     ]

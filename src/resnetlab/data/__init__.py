@@ -3,8 +3,9 @@
 Knows no model and no training loop; it reads only `DataConfig` from the engine.
 """
 
+from resnetlab.data.cifar import guess_dataset
 from resnetlab.data.imageset import DataSplits, ImageSet
 from resnetlab.data.splits import load_splits
 from resnetlab.data.stream import BatchStream
 
-__all__ = ["BatchStream", "DataSplits", "ImageSet", "load_splits"]
+__all__ = ["BatchStream", "DataSplits", "ImageSet", "guess_dataset", "load_splits"]

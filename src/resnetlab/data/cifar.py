@@ -12,7 +12,7 @@ import tarfile
 import urllib.error
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -131,6 +131,15 @@ def load_cifar(name: str, path: str | None, *, download: bool, cache: Path) -> t
 
     train, test = split(layout.train_files, "train"), split((layout.test_file,), "test")
     return train, test, f"{name} pickles {directory}"
+
+
+def guess_dataset(path: Path) -> Literal["cifar10", "cifar100", "folder"]:
+    """`cifar10`/`cifar100` for a folder holding (or being) CIFAR's pickle folder; `folder` for anything else."""
+    if _find(path, CIFAR_LAYOUTS["cifar10"]) is not None:
+        return "cifar10"
+    if _find(path, CIFAR_LAYOUTS["cifar100"]) is not None:
+        return "cifar100"
+    return "folder"
 
 
 def _find(given: Path, layout: CifarLayout) -> Path | None:

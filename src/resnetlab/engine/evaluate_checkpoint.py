@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from resnetlab.data import BatchStream, load_splits
+from resnetlab.data import BatchStream, guess_dataset, load_splits
 from resnetlab.engine.config import config_from_dict
 from resnetlab.engine.device import resolve_device
 from resnetlab.engine.evaluate import EvalResult, evaluate
@@ -16,7 +16,9 @@ from resnetlab.errors import UserInputError
 def evaluate_checkpoint(path: Path, *, data_path: str | None = None) -> tuple[EvalResult, list[str]]:
     trained = load_trained(path, resolve_device("auto"))
     config = config_from_dict(trained.checkpoint["config"])
-    data = config.data if data_path is None else dataclasses.replace(config.data, path=data_path)
+    data = config.data
+    if data_path is not None:  # other data: its own kind, the run's split settings
+        data = dataclasses.replace(data, path=data_path, dataset=guess_dataset(Path(data_path)))
     splits = load_splits(data)
     if list(splits.test.classes) != trained.classes:
         raise UserInputError(

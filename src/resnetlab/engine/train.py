@@ -6,6 +6,7 @@ import json
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,10 @@ class TrainingDivergedError(UserInputError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+class TrainingInterruptedError(UserInputError):
+    """Ctrl-C: the run stops; its last checkpoint is where `--resume` continues."""
+
+
 @dataclass(frozen=True)
 class TrainResult:
     run_dir: Path
@@ -59,7 +64,7 @@ def train(
     run_dir = new_run_dir(out, Path(config.runtime.out_dir), f"{config.model.name}-{config.data.dataset}", force=force)
     save_config(config, run_dir / CONFIG_FILE)
     _write_json(run_dir / "environment.json", environment())
-    return _run(config, setup, run_dir, checkpoint=None, show_progress=show_progress)
+    return _resumable(run_dir, lambda: _run(config, setup, run_dir, checkpoint=None, show_progress=show_progress))
 
 
 def resume(run_dir: Path, *, show_progress: bool = True) -> TrainResult:
@@ -67,7 +72,17 @@ def resume(run_dir: Path, *, show_progress: bool = True) -> TrainResult:
     run_dir = existing_run_dir(run_dir)
     config = load_config(run_dir / CONFIG_FILE)
     checkpoint = load_checkpoint(run_dir / LAST_CHECKPOINT)
-    return _run(config, _prepare(config), run_dir, checkpoint=checkpoint, show_progress=show_progress)
+    setup = _prepare(config)
+    return _resumable(run_dir, lambda: _run(config, setup, run_dir, checkpoint=checkpoint, show_progress=show_progress))
+
+
+def _resumable(run_dir: Path, run: Callable[[], TrainResult]) -> TrainResult:
+    try:
+        return run()
+    except KeyboardInterrupt:
+        raise TrainingInterruptedError(
+            f"interrupted; continue from the last checkpoint with `resnetlab train --resume {run_dir}`"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,10 @@ def _run(
         epoch, batch_index, iteration = progress["epoch"], progress["batch"], progress["iteration"]
         warming_up, best_top1 = progress["warming_up"], progress["best_top1"]
         torch.set_rng_state(checkpoint["rng"]["torch"])
+        if iteration >= total:
+            raise UserInputError(
+                f"{run_dir} has finished all {total} iterations; evaluate it with `resnetlab eval {run_dir}`"
+            )
     log = MetricsLog(run_dir / METRICS_FILE, resume_after_iteration=iteration if checkpoint else None)
 
     def state(next_epoch: int, next_batch: int) -> dict[str, Any]:
