@@ -34,6 +34,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainingInterruptedError as error:
         print(f"resnetlab: {error}", file=sys.stderr)
         return 130  # the shell's code for Ctrl-C
+    except KeyboardInterrupt:
+        print("resnetlab: interrupted", file=sys.stderr)
+        return 130
+    except OSError as error:  # a full disk or a file that vanished: the machine's state, not a bug
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"resnetlab: error: {error.strerror or error}{where}", file=sys.stderr)
+        return 1
     except (UsageError, UserInputError) as error:
         print(f"resnetlab: error: {error}", file=sys.stderr)
         return 2

@@ -95,3 +95,8 @@ def test_paper_recipe_values() -> None:
     assert (r20.optim.lr, r20.optim.momentum, r20.optim.weight_decay, r20.data.batch_size) == (0.1, 0.9, 1e-4, 128)
     assert (r20.schedule.unit, r20.schedule.length, r20.schedule.milestones) == ("iteration", 64000, [32000, 48000])
     assert (r110.schedule.warmup_lr, r110.schedule.warmup_until_error) == (0.01, 0.8)
+
+
+def test_a_warmup_lr_without_its_stopping_rule_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"schedule\.warmup_until_error must be set with warmup_lr"):
+        load_config(overrides=["schedule.warmup_lr=0.01"])

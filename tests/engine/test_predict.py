@@ -19,10 +19,14 @@ from resnetlab.models import create_model
 def _checkpoint(tmp_path: Path, model_name: str, weights_of: str) -> Path:
     path = tmp_path / "other.pt"
     options = {"num_classes": 10, "in_chans": 1}
-    save_checkpoint(
-        {"model_name": model_name, "model_options": options, "model": create_model(weights_of, **options).state_dict()},
-        path,
-    )
+    state = {
+        "model_name": model_name,
+        "model_options": options,
+        "model": create_model(weights_of, **options).state_dict(),
+        "classes": [str(i) for i in range(10)],
+        "preprocess": {"normalize": "channel", "mean": [0.5], "std": [0.25], "input_size": [1, 8, 8]},
+    }
+    save_checkpoint(state, path)
     return path
 
 
@@ -30,6 +34,12 @@ def test_a_checkpoint_of_another_architecture_is_refused(tmp_path: Path) -> None
     path = _checkpoint(tmp_path, "cifar_resnet20", weights_of="cifar_resnet32")
     with pytest.raises(UserInputError, match="does not fit cifar_resnet20: its weights differ"):
         load_trained(path, torch.device("cpu"))
+
+
+def test_a_checkpoint_without_a_model_record_is_refused(tmp_path: Path) -> None:
+    save_checkpoint({"model": {}}, tmp_path / "bare.pt")
+    with pytest.raises(UserInputError, match="lacks model_name, model_options, classes, preprocess"):
+        load_trained(tmp_path / "bare.pt", torch.device("cpu"))
 
 
 def test_eval_on_data_with_other_classes_is_refused(tiny_config: TrainConfig, tmp_path: Path) -> None:

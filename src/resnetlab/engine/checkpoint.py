@@ -23,11 +23,16 @@ def save_checkpoint(state: dict[str, Any], path: Path) -> None:
     A rename within one file system is atomic, so a crash at any moment leaves either the old or the new file.
     """
     partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "wb") as handle:
-        torch.save({"format": FORMAT, "version": VERSION, **state}, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    partial.replace(path)
+    try:
+        with open(partial, "wb") as handle:
+            torch.save({"format": FORMAT, "version": VERSION, **state}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        kept = f"; {path} still holds the previous checkpoint" if path.exists() else ""
+        raise UserInputError(f"cannot write checkpoint {path}: {error.strerror or error}{kept}") from None
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -149,7 +149,8 @@ def validate(config: TrainConfig) -> None:
     _require(
         all(0 < m < schedule.length for m in milestones) and milestones == sorted(set(milestones)),
         "schedule.milestones",
-        f"increasing and between 0 and schedule.length ({schedule.length})",
+        f"increasing and between 0 and schedule.length ({schedule.length} {schedule.unit}s; a new length "
+        "needs its own milestones, e.g. --set 'schedule.milestones=[...]')",
         milestones,
     )
     _require(0.0 < schedule.gamma <= 1.0, "schedule.gamma", "in (0, 1]", schedule.gamma)
@@ -158,6 +159,12 @@ def validate(config: TrainConfig) -> None:
     until = schedule.warmup_until_error
     _require(until is None or 0.0 < until < 1.0, "schedule.warmup_until_error", "in (0, 1)", until)
     _require(until is None or schedule.warmup_lr is not None, "schedule.warmup_lr", "set with warmup_until_error", None)
+    _require(
+        schedule.warmup_lr is None or until is not None,
+        "schedule.warmup_until_error",
+        "set with warmup_lr (the warm-up LR holds until training error falls below it)",
+        None,
+    )
     _require(runtime.eval_every >= 1, "runtime.eval_every", ">= 1", runtime.eval_every)
     _require(runtime.log_every >= 1, "runtime.log_every", ">= 1", runtime.log_every)
     _require(runtime.checkpoint_every >= 0, "runtime.checkpoint_every", ">= 0", runtime.checkpoint_every)

@@ -5,17 +5,21 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import torch
+
 from resnetlab.data import BatchStream, guess_dataset, load_splits
 from resnetlab.engine.config import config_from_dict
 from resnetlab.engine.device import resolve_device
 from resnetlab.engine.evaluate import EvalResult, evaluate
-from resnetlab.engine.predict import load_trained
+from resnetlab.engine.predict import load_trained, load_trained_config
 from resnetlab.errors import UserInputError
 
 
 def evaluate_checkpoint(path: Path, *, data_path: str | None = None) -> tuple[EvalResult, list[str]]:
-    trained = load_trained(path, resolve_device("auto"))
-    config = config_from_dict(trained.checkpoint["config"])
+    config = config_from_dict(load_trained_config(path))
+    trained = load_trained(path, resolve_device(config.runtime.device))
+    if config.runtime.channels_last:  # the same memory layout as in training, so the same arithmetic
+        trained.model.to(memory_format=torch.channels_last)
     data = config.data
     if data_path is not None:  # other data: its own kind, the run's split settings
         data = dataclasses.replace(data, path=data_path, dataset=guess_dataset(Path(data_path)))

@@ -31,16 +31,33 @@ class Trained:
         return list(self.checkpoint["classes"])
 
 
+def checkpoint_path(path: Path) -> Path:
+    return path / LAST_CHECKPOINT if path.is_dir() else path
+
+
+def load_trained_config(path: Path) -> dict[str, Any]:
+    """The training config stored in a checkpoint (or a run directory's last one)."""
+    config = load_checkpoint(checkpoint_path(path)).get("config")
+    if not isinstance(config, dict):
+        raise UserInputError(f"{checkpoint_path(path)} holds no training config; it cannot be evaluated on its data")
+    return config
+
+
 def load_trained(path: Path, device: torch.device) -> Trained:
     """A checkpoint file, or a run directory (its last checkpoint: the model `train` reported on)."""
-    checkpoint_path = path / LAST_CHECKPOINT if path.is_dir() else path
-    checkpoint = load_checkpoint(checkpoint_path)
+    file = checkpoint_path(path)
+    checkpoint = load_checkpoint(file)
+    missing = [
+        key for key in ("model_name", "model_options", "model", "classes", "preprocess") if key not in checkpoint
+    ]
+    if missing:
+        raise UserInputError(f"{file} lacks {', '.join(missing)}: it is not a trained model's checkpoint")
     model = create_model(checkpoint["model_name"], **checkpoint["model_options"])
     try:
         model.load_state_dict(checkpoint["model"])
     except RuntimeError:
-        raise UserInputError(f"{checkpoint_path} does not fit {checkpoint['model_name']}: its weights differ") from None
-    return Trained(model.to(device).eval(), checkpoint, checkpoint_path)
+        raise UserInputError(f"{file} does not fit {checkpoint['model_name']}: its weights differ") from None
+    return Trained(model.to(device).eval(), checkpoint, file)
 
 
 def input_normalization(trained: Trained, device: torch.device) -> Normalization:

@@ -19,6 +19,7 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.jsonl"
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
+TEST_METRICS = "test_metrics.json"  # written last: its presence means the run has finished
 
 
 def new_run_dir(out: Path | None, root: Path, name: str, *, force: bool) -> Path:

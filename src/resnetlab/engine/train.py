@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
+import os
 import random
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from resnetlab.engine.run_dir import (
     CONFIG_FILE,
     LAST_CHECKPOINT,
     METRICS_FILE,
+    TEST_METRICS,
     MetricsLog,
     environment,
     existing_run_dir,
@@ -60,6 +62,7 @@ def train(
     config: TrainConfig, *, out: Path | None = None, force: bool = False, show_progress: bool = True
 ) -> TrainResult:
     """Start a new run of `config` in `out` (or a fresh folder under runtime.out_dir)."""
+    config = _with_absolute_paths(config)  # the saved config must still find the data from another directory
     setup = _prepare(config)  # everything that can fail on bad input, before anything is written
     run_dir = new_run_dir(out, Path(config.runtime.out_dir), f"{config.model.name}-{config.data.dataset}", force=force)
     save_config(config, run_dir / CONFIG_FILE)
@@ -80,9 +83,11 @@ def _resumable(run_dir: Path, run: Callable[[], TrainResult]) -> TrainResult:
     try:
         return run()
     except KeyboardInterrupt:
-        raise TrainingInterruptedError(
-            f"interrupted; continue from the last checkpoint with `resnetlab train --resume {run_dir}`"
-        ) from None
+        if (run_dir / LAST_CHECKPOINT).exists():
+            hint = f"continue from the last checkpoint with `resnetlab train --resume {run_dir}`"
+        else:
+            hint = f"no checkpoint was written yet; start again with --out {run_dir} --force"
+        raise TrainingInterruptedError(f"interrupted; {hint}") from None
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,7 @@ def _prepare(config: TrainConfig) -> _Setup:
     """Seed, then data and model: the same order on every start, so a run is reproducible from its config."""
     _seed_everything(config.runtime.seed, deterministic=config.runtime.deterministic)
     device = resolve_device(config.runtime.device)
+    autocast(device, config.runtime.precision)  # refuses bf16 where it is unsupported, before anything is written
     model_entry(config.model.name)  # an unknown name fails before the data is read
     splits = load_splits(config.data)
     model = build_model(config, splits.train)
@@ -110,56 +116,66 @@ def _run(
     runtime, schedule = config.runtime, config.schedule
     device, splits, model = setup.device, setup.splits, setup.model
     optimizer = build_optimizer(model, config.optim)
+    num_classes = len(splits.train.classes)
 
     train_batches = _stream(config, splits, splits.train, device, train=True)
     eval_set = splits.val if splits.val is not None else splits.test
     iterations_per_epoch = len(train_batches)
     total = total_iterations(schedule, iterations_per_epoch)
 
-    # Where we are: the next batch to run, and [R1]'s ResNet-110 warm-up state.
+    # Where we are: the next batch to run, [R1]'s ResNet-110 warm-up state, and the running training statistics
+    # (per log window and per epoch), all saved in checkpoints so that a resumed run logs and decides as the
+    # uninterrupted one would.
     epoch, batch_index, iteration = 0, 0, 0
     warming_up = schedule.warmup_until_error is not None
     best_top1 = -1.0
+    window, epoch_sums = _Sums(device), _Sums(device)
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         progress = checkpoint["progress"]
         epoch, batch_index, iteration = progress["epoch"], progress["batch"], progress["iteration"]
         warming_up, best_top1 = progress["warming_up"], progress["best_top1"]
-        torch.set_rng_state(checkpoint["rng"]["torch"])
-        if iteration >= total:
+        window.load(progress["window"])
+        epoch_sums.load(progress["epoch_sums"])
+        _restore_rng(checkpoint["rng"])
+        if iteration >= total and (run_dir / TEST_METRICS).exists():
             raise UserInputError(
                 f"{run_dir} has finished all {total} iterations; evaluate it with `resnetlab eval {run_dir}`"
             )
     log = MetricsLog(run_dir / METRICS_FILE, resume_after_iteration=iteration if checkpoint else None)
+    finite = torch.ones((), dtype=torch.bool, device=device)  # every loss so far was finite (checked lazily)
 
-    def state(next_epoch: int, next_batch: int) -> dict[str, Any]:
-        return {
+    def save(path: Path, next_epoch: int, next_batch: int) -> None:
+        _stop_if_diverged(finite, iteration, run_dir)  # never overwrite a good checkpoint with NaN weights
+        progress = {
+            "epoch": next_epoch,
+            "batch": next_batch,
+            "iteration": iteration,
+            "warming_up": warming_up,
+            "best_top1": best_top1,
+            "window": window.state(),
+            "epoch_sums": epoch_sums.state(),
+        }
+        state = {
             **model_record(config, splits),
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
-            "progress": {
-                "epoch": next_epoch,
-                "batch": next_batch,
-                "iteration": iteration,
-                "warming_up": warming_up,
-                "best_top1": best_top1,
-            },
+            "progress": progress,
             "pixel_mean": splits.pixel_mean,
-            "rng": {"torch": torch.get_rng_state()},
+            "rng": _rng_state(),
             "config": config_to_dict(config),
         }
+        save_checkpoint(state, path)
 
     started = time.perf_counter()
     # disable=None: a bar only on a terminal, so logs and CI output stay readable.
     bar = tqdm(total=total, initial=iteration, disable=None if show_progress else True, unit="it", dynamic_ncols=True)
     model.train()
     test_result: EvalResult | None = None
+    window_start = time.perf_counter()
     while iteration < total:
-        loss_sum = torch.zeros((), device=device)
-        errors = torch.zeros((), device=device, dtype=torch.int64)
-        seen, data_seconds, window_start = 0, 0.0, time.perf_counter()
-        epoch_start = time.perf_counter()
+        data_seconds, epoch_start = 0.0, time.perf_counter()
         batches = iter(train_batches.epoch(epoch, start_batch=batch_index))
         while iteration < total:
             fetch_start = time.perf_counter()
@@ -181,100 +197,125 @@ def _run(
             optimizer.step()
 
             # Training error the way [R1] Fig. 6 plots it: on the augmented batches as they are trained.
-            loss_sum += loss.detach() * labels.numel()
-            errors += (logits.detach().argmax(dim=1) != labels).sum()
-            seen += labels.numel()
+            finite &= torch.isfinite(loss.detach())
+            window.add(loss, logits, labels)
+            epoch_sums.add(loss, logits, labels)
             iteration += 1
             batch_index += 1
             bar.update(1)
 
             if iteration % runtime.log_every == 0 or iteration == total:
-                mean_loss, error = loss_sum.item() / seen, errors.item() / seen  # the one host sync per log
-                if not math.isfinite(mean_loss):
-                    raise TrainingDivergedError(
-                        f"training loss became {mean_loss} at iteration {iteration}; the last good checkpoint is "
-                        f"{run_dir / LAST_CHECKPOINT} (try a lower optim.lr or set optim.grad_clip)"
-                    )
+                _stop_if_diverged(finite, iteration, run_dir)  # the one host sync per log window
+                mean_loss, error, seen = window.read()
                 elapsed = time.perf_counter() - window_start
+                record = {"kind": "iteration", "iteration": iteration, "epoch": epoch, "lr": lr}
                 log.write(
-                    {
-                        "kind": "iteration",
-                        "iteration": iteration,
-                        "epoch": epoch,
-                        "lr": lr,
-                        "train_loss": mean_loss,
-                        "train_error": error,
-                        "images_per_second": seen / elapsed,
-                    }
+                    {**record, "train_loss": mean_loss, "train_error": error, "images_per_second": seen / elapsed}
                 )
-                bar.set_postfix(
-                    loss=f"{mean_loss:.3f}",
-                    err=f"{error:.3f}",
-                    lr=f"{lr:.3g}",
-                    img_s=f"{seen / elapsed:.0f}",
-                    refresh=False,
-                )
+                bar.set_postfix(loss=f"{mean_loss:.3f}", err=f"{error:.3f}", lr=f"{lr:.3g}", refresh=False)
                 if warming_up and schedule.warmup_until_error is not None and error < schedule.warmup_until_error:
                     warming_up = False  # [R1] Sec. 4.2: back to the schedule's LR once training error < 80%
-                loss_sum.zero_()
-                errors.zero_()
-                seen, window_start = 0, time.perf_counter()
+                window.reset()
+                window_start = time.perf_counter()
             if runtime.checkpoint_every and iteration % runtime.checkpoint_every == 0 and iteration < total:
-                save_checkpoint(state(epoch, batch_index), run_dir / LAST_CHECKPOINT)
+                save(run_dir / LAST_CHECKPOINT, epoch, batch_index)
 
         epoch_seconds = time.perf_counter() - epoch_start
         epoch += 1
         batch_index = 0
-        record: dict[str, Any] = {
+        _stop_if_diverged(finite, iteration, run_dir)
+        epoch_loss, epoch_error, _ = epoch_sums.read()
+        epoch_sums.reset()
+        record = {
             "kind": "epoch",
             "iteration": iteration,
             "epoch": epoch,
             "seconds": epoch_seconds,
             "data_wait_share": data_seconds / max(epoch_seconds, 1e-9),
+            "train_loss": epoch_loss,
+            "train_error": epoch_error,
         }
         if epoch % runtime.eval_every == 0 or iteration >= total:
             eval_batches = _stream(config, splits, eval_set, device, train=False)
-            result = evaluate(
-                model, eval_batches.epoch(0), len(splits.train.classes), device=device, precision=runtime.precision
-            )
+            result = evaluate(model, eval_batches.epoch(0), num_classes, device=device, precision=runtime.precision)
             prefix = "val" if splits.val is not None else "test"
             record.update({f"{prefix}_{key}": value for key, value in result.summary().items()})
             if result.top1 > best_top1:
                 best_top1 = result.top1
-                save_checkpoint(state(epoch, 0), run_dir / BEST_CHECKPOINT)
+                save(run_dir / BEST_CHECKPOINT, epoch, 0)
             if splits.val is None:
                 test_result = result
         log.write(record)
-        save_checkpoint(state(epoch, 0), run_dir / LAST_CHECKPOINT)
+        save(run_dir / LAST_CHECKPOINT, epoch, 0)
     bar.close()
 
     if test_result is None or splits.val is not None:
         test_batches = _stream(config, splits, splits.test, device, train=False)
-        test_result = evaluate(
-            model, test_batches.epoch(0), len(splits.train.classes), device=device, precision=runtime.precision
-        )
+        test_result = evaluate(model, test_batches.epoch(0), num_classes, device=device, precision=runtime.precision)
     seconds = time.perf_counter() - started
-    log.write(
-        {
-            "kind": "final",
-            "iteration": iteration,
-            "seconds": seconds,
-            **{f"test_{k}": v for k, v in test_result.summary().items()},
-        }
-    )
+    final = {f"test_{key}": value for key, value in test_result.summary().items()}
+    log.write({"kind": "final", "iteration": iteration, "seconds": seconds, **final})
     log.close()
-    _write_json(
-        run_dir / "test_metrics.json",
-        {
-            **test_result.summary(),
-            "per_class": test_result.per_class,
-            "confusion": test_result.confusion,
-            "classes": splits.train.classes,
-        },
-    )
     export_weights(model.state_dict(), run_dir / "model.safetensors", model_record(config, splits))
     plot_run(read_metrics(run_dir), run_dir, f"{config.model.name} on {config.data.dataset}")
+    details = {"per_class": test_result.per_class, "confusion": test_result.confusion}
+    _write_json(run_dir / TEST_METRICS, {**test_result.summary(), **details, "classes": splits.train.classes})
     return TrainResult(run_dir, test_result, iteration, seconds)
+
+
+class _Sums:
+    """Running training loss and error on the device: adding costs no host sync, reading costs one."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.loss = torch.zeros((), dtype=torch.float64, device=device)
+        self.errors = torch.zeros((), dtype=torch.int64, device=device)
+        self.count = 0
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        self.loss += loss.detach().double() * labels.numel()
+        self.errors += (logits.detach().argmax(dim=1) != labels).sum()
+        self.count += labels.numel()
+
+    def read(self) -> tuple[float, float, int]:
+        count = max(self.count, 1)
+        return self.loss.item() / count, self.errors.item() / count, self.count
+
+    def reset(self) -> None:
+        self.loss.zero_()
+        self.errors.zero_()
+        self.count = 0
+
+    def state(self) -> dict[str, float | int]:
+        return {"loss": self.loss.item(), "errors": int(self.errors.item()), "count": self.count}
+
+    def load(self, state: dict[str, float | int]) -> None:
+        self.loss.fill_(state["loss"])
+        self.errors.fill_(int(state["errors"]))
+        self.count = int(state["count"])
+
+
+def _stop_if_diverged(finite: torch.Tensor, iteration: int, run_dir: Path) -> None:
+    if bool(finite.item()):
+        return
+    last = run_dir / LAST_CHECKPOINT
+    kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint had been written yet"
+    raise TrainingDivergedError(
+        f"training loss became NaN or infinite by iteration {iteration}; {kept} "
+        "(try a lower optim.lr or set optim.grad_clip)"
+    )
+
+
+def _rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()  # shortcut dropout draws from the CUDA generator there
+    return state
+
+
+def _restore_rng(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def build_model(config: TrainConfig, train_set: ImageSet) -> nn.Module:
@@ -330,8 +371,24 @@ def _seed_everything(seed: int, *, deterministic: bool) -> None:
     np.random.seed(seed)
     torch.manual_seed(seed)
     if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=False)
+        # cuBLAS needs a fixed workspace to be deterministic; it must be set before CUDA starts.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        # warn_only: a CUDA op without a deterministic kernel (e.g. adaptive average pooling's backward) warns
+        # instead of stopping the run; on the CPU every op ResNets use is deterministic.
+        torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
+
+
+def _with_absolute_paths(config: TrainConfig) -> TrainConfig:
+    data, runtime = config.data, config.runtime
+    path = str(Path(data.path).expanduser().resolve()) if data.path is not None else None
+    cache = str(Path(data.cache_dir).expanduser().resolve()) if data.cache_dir is not None else None
+    out_dir = str(Path(runtime.out_dir).expanduser().resolve())
+    return dataclasses.replace(
+        config,
+        data=dataclasses.replace(data, path=path, cache_dir=cache),
+        runtime=dataclasses.replace(runtime, out_dir=out_dir),
+    )
 
 
 def _write_json(path: Path, value: Any) -> None:
