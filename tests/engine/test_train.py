@@ -83,7 +83,7 @@ def test_resume_mid_epoch_ends_with_identical_weights(tiny_config: TrainConfig, 
     resumed_weights = load_checkpoint(resumed.run_dir / "last.pt")["model"]
     assert all(torch.equal(full_weights[k], resumed_weights[k]) for k in full_weights)
     assert resumed.test.top1 == full.test.top1
-    with pytest.raises(UserInputError, match="has finished all 46 iterations; evaluate it with"):
+    with pytest.raises(UserInputError, match="cut has finished; evaluate it with `resnetlab eval"):
         resume(tmp_path / "cut", show_progress=False)
 
     # Nothing logged twice or lost, and the log windows cut by the interruption report what the full run reports.

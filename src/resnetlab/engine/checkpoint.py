@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,11 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         # weights_only: tensors, containers and plain values only; a checkpoint that carries code is refused.
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "unsafe content"
+        unsafe = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(error))
+        if unsafe is None:  # not a pickle torch can read at all: a text file, a truncated write
+            raise UserInputError(f"checkpoint {path} is damaged or not a PyTorch file") from None
         raise UserInputError(
-            f"refusing to load {path}: it holds more than tensors and plain values ({first_line})"
+            f"refusing to load {path}: it holds more than tensors and plain values (a pickled {unsafe.group(1)})"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as error:
         raise UserInputError(f"checkpoint {path} is damaged or not a PyTorch file ({type(error).__name__})") from None

@@ -73,6 +73,8 @@ def train(
 def resume(run_dir: Path, *, show_progress: bool = True) -> TrainResult:
     """Continue a run from its last checkpoint, with the config it was started with."""
     run_dir = existing_run_dir(run_dir)
+    if (run_dir / TEST_METRICS).exists():
+        raise UserInputError(f"{run_dir} has finished; evaluate it with `resnetlab eval {run_dir}`")
     config = load_config(run_dir / CONFIG_FILE)
     checkpoint = load_checkpoint(run_dir / LAST_CHECKPOINT)
     setup = _prepare(config)
@@ -139,10 +141,6 @@ def _run(
         window.load(progress["window"])
         epoch_sums.load(progress["epoch_sums"])
         _restore_rng(checkpoint["rng"])
-        if iteration >= total and (run_dir / TEST_METRICS).exists():
-            raise UserInputError(
-                f"{run_dir} has finished all {total} iterations; evaluate it with `resnetlab eval {run_dir}`"
-            )
     log = MetricsLog(run_dir / METRICS_FILE, resume_after_iteration=iteration if checkpoint else None)
     finite = torch.ones((), dtype=torch.bool, device=device)  # every loss so far was finite (checked lazily)
 
