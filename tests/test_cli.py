@@ -112,6 +112,8 @@ def test_predict_files_and_folders_with_class_names(trained_run: Path, tmp_path:
         (["train", "--data", "/nonexistent/images"], "/nonexistent/images"),
         (["train", "no-such-config.yaml"], "config file no-such-config.yaml does not exist"),
         (["train", "--resume", "/nonexistent/run"], "is not a resumable run directory"),
+        (["train", "--set", "data.augment=imagenet"], "data.augment=imagenet crops from original images"),
+        (["train", "--set", "data.scale_range=[100,50]"], "data.scale_range must be [low, high]"),
         (["eval", "/nonexistent/last.pt"], "checkpoint /nonexistent/last.pt does not exist"),
         (["predict", "/nonexistent/last.pt", "x.png"], "checkpoint /nonexistent/last.pt does not exist"),
     ],
@@ -135,3 +137,18 @@ def test_predict_refuses_a_file_that_is_not_an_image(trained_run: Path, tmp_path
     result = _run("predict", str(trained_run), str(tmp_path / "notes.png"))
     assert result.returncode == 2
     assert "cannot read image" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreadable_files_are_one_warning_line(tmp_path: Path) -> None:
+    for label in range(2):
+        for i in range(4):
+            (tmp_path / "tree" / f"c{label}").mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (8, 8), (40 + 150 * label, 90, 30)).save(tmp_path / "tree" / f"c{label}" / f"{i}.png")
+    (tmp_path / "tree" / "c0" / "broken.png").write_text("not an image")
+    result = _run("train", "--data", str(tmp_path / "tree"), "--epochs", "1", "--out", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warning == [
+        f"resnetlab: warning: skipped 1 file(s) under {tmp_path / 'tree'} that are not readable "
+        f"images, e.g. {tmp_path / 'tree' / 'c0' / 'broken.png'}"
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -26,7 +27,21 @@ class UsageError(Exception):
     """Bad input from the user: reported as one line, exit code 2."""
 
 
+_default_format_warning = warnings.formatwarning
+
+
+def _format_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, line: str | None = None
+) -> str:
+    """resnetlab's own warnings (skipped files, an unwritable cache) as one line, without a source location that
+    would point into resnetlab rather than at the user's data."""
+    if category.__module__.startswith("resnetlab"):
+        return f"resnetlab: warning: {message}\n"
+    return _default_format_warning(message, category, filename, lineno, line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    warnings.formatwarning = _format_warning
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:

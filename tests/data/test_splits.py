@@ -126,3 +126,56 @@ def test_a_tree_without_test_split_is_split_with_test_fraction(tmp_path: Path) -
 def test_bad_configs_are_refused(config: DataConfig, message: str) -> None:
     with pytest.raises(UserInputError, match=message):
         load_splits(config)
+
+
+def test_a_streamed_tree_keeps_files_on_disk_with_sampled_statistics(tmp_path: Path) -> None:
+    from resnetlab.data import FileSet
+
+    make_tree(tmp_path / "tree" / "train", {"a": 6, "b": 6}, size=(20, 12))
+    make_tree(tmp_path / "tree" / "val", {"a": 2, "b": 2}, size=(20, 12))
+    config = DataConfig(dataset="folder", path=str(tmp_path / "tree"), augment="imagenet", val_fraction=0.25)
+    config.crop_size, config.scale_range, config.eval_resize = 8, [10, 14], 10
+    splits = load_splits(config)
+    assert isinstance(splits.train, FileSet) and isinstance(splits.test, FileSet) and isinstance(splits.val, FileSet)
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (9, 3, 4)
+    assert splits.train.image_shape == (3, 8, 8) and splits.pixel_mean.shape == (3, 8, 8)
+    assert "streamed" in splits.source and splits.color_pca is not None
+    assert 0 < splits.mean[0] < 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "streamed"),
+    [
+        ({"augment": "imagenet"}, True),
+        ({"storage": "stream", "image_size": 8}, True),
+        ({"image_size": 8}, False),
+        ({"image_size": 8, "memory_limit_gb": 1e-6}, True),  # 8 files x 3 x 8 x 8 bytes > 1 kB
+        ({}, False),
+    ],
+)
+def test_auto_storage_streams_for_imagenet_augmentation_or_too_many_bytes(
+    tmp_path: Path, settings: dict[str, object], streamed: bool
+) -> None:
+    from resnetlab.data.splits import streams
+
+    make_tree(tmp_path, {"a": 4, "b": 4})
+    assert streams(DataConfig(dataset="folder", path=str(tmp_path), **settings)) is streamed  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"dataset": "digits", "augment": "imagenet"}, "needs data.dataset=folder; for CIFAR use data.augment=cifar"),
+        ({"dataset": "digits", "storage": "stream"}, "data.storage=stream applies to folders only"),
+        ({"augment": "imagenet", "storage": "memory"}, "set data.storage to stream or auto"),
+        ({"augment": "imagenet", "image_size": 8}, "set data.image_size to null"),
+        ({"eval_view": "ten_crop"}, "data.eval_view=ten_crop applies to streamed folders"),
+    ],
+)
+def test_storage_combinations_that_cannot_work_are_refused(
+    tmp_path: Path, settings: dict[str, object], message: str
+) -> None:
+    make_tree(tmp_path, {"a": 4, "b": 4})
+    config = DataConfig(**{"dataset": "folder", "path": str(tmp_path), **settings})  # type: ignore[arg-type]
+    with pytest.raises(UserInputError, match=message):
+        load_splits(config)

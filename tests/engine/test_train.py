@@ -141,3 +141,92 @@ def test_sigkill_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path: Pa
     expected = load_checkpoint(tmp_path / "full" / "last.pt")["model"]
     got = load_checkpoint(tmp_path / "cut" / "last.pt")["model"]
     assert all(torch.equal(expected[k], got[k]) for k in expected)
+
+
+def test_checkpoints_never_sit_between_an_epochs_last_batch_and_its_record(
+    tiny_config: TrainConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint taken at an epoch's last batch, before its epoch record, would log that epoch twice on resume."""
+    import resnetlab.engine.train as train_module
+
+    saved: list[dict[str, int]] = []
+    original = train_module.save_checkpoint
+
+    def record(state: dict[str, object], path: Path) -> None:
+        saved.append(state["progress"])  # type: ignore[arg-type]
+        original(state, path)
+
+    monkeypatch.setattr(train_module, "save_checkpoint", record)
+    per_epoch = 23  # 1437 digits in batches of 64
+    config = dataclasses.replace(tiny_config, runtime=dataclasses.replace(tiny_config.runtime, checkpoint_every=23))
+    train(config, out=tmp_path / "run", show_progress=False)
+    assert saved and all(progress["batch"] < per_epoch for progress in saved)
+
+
+def test_resume_counts_wall_time_from_where_the_run_stopped(tiny_config: TrainConfig, tmp_path: Path) -> None:
+    calls = {"n": 0}
+    original_step = torch.optim.SGD.step
+
+    def step_then_stop(self: torch.optim.SGD, *args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == 30:  # in epoch 2: the last checkpoint is epoch 1's
+            raise KeyboardInterrupt
+        return original_step(self, *args, **kwargs)
+
+    torch.optim.SGD.step = step_then_stop  # type: ignore[method-assign]
+    try:
+        with pytest.raises(TrainingInterruptedError):
+            train(tiny_config, out=tmp_path / "run", show_progress=False)
+    finally:
+        torch.optim.SGD.step = original_step  # type: ignore[method-assign]
+    time.sleep(0.5)  # time between the stop and the resume is not training time
+    resume(tmp_path / "run", show_progress=False)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    walls = [r["wall_seconds"] for r in records]
+    assert walls == sorted(walls)
+    assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [1, 2]
+    assert not torch.are_deterministic_algorithms_enabled()  # the run's deterministic mode ended with it
+
+
+def _jpeg_tree(root: Path) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 10), ("val", 3)):
+        for label in range(2):
+            for i in range(count):
+                width, height = (int(v) for v in rng.integers(24, 40, 2))
+                base = np.array([30 + 160 * label, 100, 190 - 160 * label])
+                pixels = (rng.integers(0, 30, (height, width, 3)) + base).clip(0, 255).astype(np.uint8)
+                path = root / split / f"class{label}" / f"{i}.jpg"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(pixels).save(path)
+    return root
+
+
+def test_a_streamed_folder_trains_with_imagenet_augmentation_and_ten_crop_testing(
+    tiny_config: TrainConfig, tmp_path: Path
+) -> None:
+    from resnetlab.engine.predict import load_trained, predict
+
+    overrides = {
+        "dataset": "folder",
+        "path": str(_jpeg_tree(tmp_path / "tree")),
+        "augment": "imagenet",
+        "crop_size": 16,
+        "scale_range": [18, 28],
+        "eval_resize": 18,
+        "eval_view": "ten_crop",
+        "batch_size": 8,
+        "workers": 1,
+    }
+    config = dataclasses.replace(tiny_config, data=dataclasses.replace(tiny_config.data, **overrides))
+    result = train(config, out=tmp_path / "run", show_progress=False)
+    assert result.test.count == 6 and result.iterations == 6  # 20 images in batches of 8, two epochs
+    again, classes = evaluate_checkpoint(result.run_dir)
+    assert classes == ["class0", "class1"] and again.top1 == pytest.approx(result.test.top1)
+    trained = load_trained(result.run_dir, torch.device("cpu"))
+    assert trained.checkpoint["preprocess"]["resize"] == 18
+    rows = predict(trained, [tmp_path / "tree" / "val" / "class1" / "0.jpg"], topk=2)
+    assert {entry["class"] for entry in rows[0]["top"]} == {"class0", "class1"}

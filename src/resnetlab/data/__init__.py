@@ -3,9 +3,21 @@
 Knows no model and no training loop; it reads only `DataConfig` from the engine.
 """
 
+from resnetlab.data.batches import batches
 from resnetlab.data.cifar import guess_dataset
+from resnetlab.data.file_stream import FileStream
+from resnetlab.data.fileset import FileSet
 from resnetlab.data.imageset import DataSplits, ImageSet
 from resnetlab.data.splits import load_splits
 from resnetlab.data.stream import BatchStream
 
-__all__ = ["BatchStream", "DataSplits", "ImageSet", "guess_dataset", "load_splits"]
+__all__ = [
+    "BatchStream",
+    "DataSplits",
+    "FileSet",
+    "FileStream",
+    "ImageSet",
+    "batches",
+    "guess_dataset",
+    "load_splits",
+]

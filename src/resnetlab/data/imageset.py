@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from resnetlab.data.fileset import FileSet
+    from resnetlab.data.transforms import ColorPCA
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: tensors have no single truth value to compare by
@@ -25,6 +30,11 @@ class ImageSet:
     def __len__(self) -> int:
         return self.images.shape[0]
 
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        channels, height, width = self.images.shape[1:]
+        return channels, height, width
+
     def subset(self, indices: torch.Tensor) -> ImageSet:
         """The images at `indices` (in that order), same classes."""
         return ImageSet(self.images[indices].contiguous(), self.labels[indices].contiguous(), self.classes)
@@ -32,13 +42,16 @@ class ImageSet:
 
 @dataclass(frozen=True, eq=False)
 class DataSplits:
-    train: ImageSet
-    val: ImageSet | None  # carved out of train when config.val_fraction > 0 (seeded, stratified per class)
-    test: ImageSet
+    """Decoded in memory (ImageSet) or left on disk for workers to stream (FileSet); all three splits alike."""
+
+    train: ImageSet | FileSet
+    val: ImageSet | FileSet | None  # carved out of train when config.val_fraction > 0 (seeded, stratified per class)
+    test: ImageSet | FileSet
     mean: tuple[float, ...]  # per-channel mean of the train split, in [0, 1] units
     std: tuple[float, ...]  # per-channel std of the train split, in [0, 1] units
     pixel_mean: torch.Tensor  # float32 C x H x W per-pixel mean of the train split in [0, 1] units ([R1] Sec. 4.2)
     source: str  # human-readable description, e.g. "cifar10 folder /path (50000 train / 10000 test)"
+    color_pca: ColorPCA | None = None  # principal colour axes of the train split, for PCA lighting (streamed data)
 
 
 def derive_seed(*parts: int | str) -> int:

@@ -10,8 +10,12 @@ import torch
 from resnetlab.data.cache import cache_root
 from resnetlab.data.cifar import CIFAR_LAYOUTS, load_cifar
 from resnetlab.data.digits import load_digits
-from resnetlab.data.folder import load_folder
+from resnetlab.data.file_stream import sample_statistics
+from resnetlab.data.fileset import FileSet, scan_folder
+from resnetlab.data.folder import existing_directory, load_folder, scan_tree, split_roots
 from resnetlab.data.imageset import DataSplits, ImageSet, generator
+from resnetlab.data.transforms import color_pca
+from resnetlab.data.views import CenterView, SquareView
 from resnetlab.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -26,8 +30,12 @@ def load_splits(config: DataConfig) -> DataSplits:
         raise UserInputError(f"data.val_fraction must be in [0, 1), got {config.val_fraction}")
     if not 0.0 < config.test_fraction < 1.0:
         raise UserInputError(f"data.test_fraction must be in (0, 1), got {config.test_fraction}")
-    test: ImageSet | None
-    if config.dataset == "digits":
+    _check_storage(config)
+    train: ImageSet | FileSet
+    test: ImageSet | FileSet | None
+    if config.dataset == "folder" and streams(config):
+        train, test, origin = scan_folder(config.path, stream_shape(config))
+    elif config.dataset == "digits":
         train, test, origin = load_digits(), None, "digits (scikit-learn)"
     elif config.dataset in CIFAR_LAYOUTS:
         cache = cache_root(config.cache_dir)
@@ -42,12 +50,78 @@ def load_splits(config: DataConfig) -> DataSplits:
     if config.val_fraction > 0:
         # Out of train only: the test split stays the one every result is reported on ([R1] Sec. 4.2: 45k/5k).
         train, val = stratified_split(train, config.val_fraction, config.split_seed, "val")
-    mean, std, pixel_mean = image_statistics(train.images)
     sizes = [f"{len(train)} train"] + ([f"{len(val)} val"] if val is not None else []) + [f"{len(test)} test"]
-    return DataSplits(train, val, test, mean, std, pixel_mean, f"{origin} ({' / '.join(sizes)})")
+    source = f"{origin} ({' / '.join(sizes)})"
+    if isinstance(train, ImageSet):
+        mean, std, pixel_mean = image_statistics(train.images)
+        return DataSplits(train, val, test, mean, std, pixel_mean, source)
+    sampled = sample_statistics(train, plain_view(config), config.workers, STATISTICS_SAMPLE, config.split_seed)
+    return DataSplits(
+        train,
+        val,
+        test,
+        tuple(sampled["mean"].tolist()),
+        tuple(sampled["std"].tolist()),
+        sampled["pixel_mean"],
+        source,
+        color_pca(sampled["covariance"]),
+    )
 
 
-def stratified_split(data: ImageSet, fraction: float, seed: int, purpose: str) -> tuple[ImageSet, ImageSet]:
+STATISTICS_SAMPLE = 512  # images whose pixels give a streamed set's mean, std and colour axes
+
+
+def streams(config: DataConfig) -> bool:
+    """Whether a folder is streamed from disk rather than decoded into memory (see DataConfig.storage)."""
+    if config.storage != "auto":
+        return config.storage == "stream"
+    if config.augment == "imagenet":
+        return True
+    if config.image_size is None:
+        return False  # sizes unknown until decoded; a tree of one native size is decoded in memory
+    train_root, test_root = split_roots(existing_directory(config.path))
+    count = sum(len(scan_tree(root)[1]) for root in (train_root, test_root) if root is not None)
+    return count * 3 * config.image_size**2 > config.memory_limit_gb * 1e9
+
+
+def stream_shape(config: DataConfig) -> tuple[int, int, int]:
+    """The decoded view's shape: the image_size square when set, else the crop of [R1] Sec. 3.4's views."""
+    side = config.image_size if config.image_size is not None else config.crop_size
+    return 3, side, side
+
+
+def plain_view(config: DataConfig) -> SquareView | CenterView:
+    """A streamed image without augmentation: the image_size square as memory would hold it, or the centre view."""
+    if config.image_size is not None:
+        return SquareView(config.image_size)
+    return CenterView(config.eval_resize, config.crop_size)
+
+
+def _check_storage(config: DataConfig) -> None:
+    """Combinations that types alone do not rule out, refused before any file is read."""
+    if config.augment == "imagenet" and config.dataset != "folder":
+        raise UserInputError(
+            "data.augment=imagenet crops from original images and needs data.dataset=folder; "
+            "for CIFAR use data.augment=cifar"
+        )
+    if config.storage == "stream" and config.dataset != "folder":
+        raise UserInputError(f"data.storage=stream applies to folders only; {config.dataset} is loaded in memory")
+    if config.augment == "imagenet" and config.storage == "memory":
+        raise UserInputError("data.augment=imagenet needs the original images: set data.storage to stream or auto")
+    if config.augment == "imagenet" and config.image_size is not None:
+        raise UserInputError(
+            "data.augment=imagenet resizes each original itself (data.scale_range, data.crop_size); "
+            "set data.image_size to null"
+        )
+    if config.eval_view == "ten_crop" and (config.augment != "imagenet" and config.storage != "stream"):
+        raise UserInputError("data.eval_view=ten_crop applies to streamed folders; set data.storage=stream")
+    if config.eval_view == "ten_crop" and config.image_size is not None:
+        raise UserInputError("data.eval_view=ten_crop crops from the resized original; set data.image_size to null")
+
+
+def stratified_split(
+    data: ImageSet | FileSet, fraction: float, seed: int, purpose: str
+) -> tuple[ImageSet | FileSet, ImageSet | FileSet]:
     """(kept, held out): `fraction` of every class held out, chosen by `seed`; both keep the original order.
 
     `purpose` ("test", "val") gives each split its own random stream, so the val split does not depend on

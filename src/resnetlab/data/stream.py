@@ -70,17 +70,22 @@ class BatchStream:
         order = torch.randperm(len(self.data), generator=generator(self.seed, "shuffle", epoch)) if self.train else None
         for batch in range(start_batch, len(self)):
             start, stop = batch * self.batch_size, min((batch + 1) * self.batch_size, len(self.data))
-            if order is None:
+            if order is None and not self._pin:  # a view of the set: no copy at all
                 yield self._prepare(images[start:stop], labels[start:stop], epoch, batch)
-            else:
-                chosen = order[start:stop]
-                yield self._prepare(images[chosen], labels[chosen], epoch, batch)
+                continue
+            chosen = torch.arange(start, stop) if order is None else order[start:stop]
+            yield self._prepare(self._gather(images, chosen), self._gather(labels, chosen), epoch, batch)
+
+    def _gather(self, values: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
+        """values[chosen] as one host copy, straight into pinned memory when the batch goes to a GPU."""
+        if not self._pin:
+            return values[chosen]
+        out = torch.empty((len(chosen), *values.shape[1:]), dtype=values.dtype, pin_memory=True)
+        return torch.index_select(values, 0, chosen, out=out)
 
     def _prepare(
         self, images: torch.Tensor, labels: torch.Tensor, epoch: int, batch: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._pin:
-            images, labels = images.pin_memory(), labels.pin_memory()
         images = images.to(self.device, non_blocking=True)
         labels = labels.to(self.device, non_blocking=True)
         inputs = self._normalize(images)

@@ -94,3 +94,31 @@ def crop_flip(batch: torch.Tensor, params: CropFlip, pad: int) -> torch.Tensor:
 def random_crop_flip(batch: torch.Tensor, generator: torch.Generator, pad: int = CIFAR_PAD) -> torch.Tensor:
     """[R1] Sec. 4.2's training augmentation for a batch: pad, random crop, random horizontal flip."""
     return crop_flip(batch, sample_crop_flip(batch.shape[0], pad, generator), pad)
+
+
+@dataclass(frozen=True, eq=False)
+class ColorPCA:
+    """The principal axes of the training pixels' colours (AlexNet's "PCA on the set of RGB pixel values")."""
+
+    axes: torch.Tensor  # float32 C x C, one unit eigenvector per column
+    spreads: torch.Tensor  # float32 C, standard deviation along each axis, in [0, 1] pixel units
+
+
+def color_pca(covariance: torch.Tensor) -> ColorPCA:
+    """From the C x C covariance of pixel colours ([0, 1] units)."""
+    variances, axes = torch.linalg.eigh(covariance.to(torch.float64))
+    return ColorPCA(axes.to(torch.float32), variances.clamp(min=0).sqrt().to(torch.float32))
+
+
+def lighting_offsets(
+    pca: ColorPCA, count: int, strength: float, scale: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """Per-image colour shifts (N x C x 1 x 1, in normalised units) for AlexNet's PCA lighting, which [R1] Sec. 3.4
+    calls "the standard color augmentation": each image moves along each colour axis by N(0, strength) times that
+    axis's spread. Spreads are standard deviations, as in fb.resnet.torch (its ImageNet constants are the square
+    roots of the eigenvalues); the eigenvalues themselves would be in squared units. `scale` is the normalisation's
+    per-unit-of-pixel-value factor, which carries a [0, 1] shift into the normalised inputs."""
+    device = generator.device
+    alphas = torch.randn(count, pca.spreads.numel(), generator=generator, device=device) * strength
+    shifts = (alphas * pca.spreads.to(device)) @ pca.axes.to(device).T  # N x C, [0, 1] pixel units
+    return shifts[:, :, None, None] * 255.0 * scale.to(device).view(1, -1, 1, 1)

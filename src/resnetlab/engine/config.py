@@ -21,7 +21,9 @@ import yaml
 from resnetlab.errors import UserInputError
 
 Dataset = Literal["digits", "cifar10", "cifar100", "folder"]
-Augment = Literal["none", "cifar"]
+Augment = Literal["none", "cifar", "imagenet"]
+Storage = Literal["auto", "memory", "stream"]
+EvalView = Literal["center", "ten_crop"]
 Normalize = Literal["channel", "pixel_mean"]
 ScheduleKind = Literal["multistep", "cosine", "onecycle", "constant"]
 StepUnit = Literal["epoch", "iteration"]
@@ -53,6 +55,22 @@ class DataConfig:
     eval_batch_size: int = 512
     cache_dir: str | None = None  # decoded-dataset cache; None: $RESNETLAB_CACHE or ~/.cache/resnetlab
     download: bool = False  # fetch CIFAR (checksum-verified) into `path` when it is missing
+    # Where a folder's images live during training. memory: decoded once into a cached uint8 tensor (small sets);
+    # stream: decoded per epoch by DataLoader workers (large sets, and augment=imagenet, which needs the originals).
+    # auto: stream for augment=imagenet or when the decoded tensor would exceed memory_limit_gb.
+    storage: Storage = "auto"
+    memory_limit_gb: float = 4.0
+    workers: int = 2  # DataLoader worker processes for streamed data
+    # [R1] Sec. 3.4 (streamed data): shorter side resized to a random size in scale_range, a random crop_size crop or
+    # its flip, colour jitter and AlexNet's PCA lighting ([R1] cites it as "the standard color augmentation").
+    crop_size: int = 224
+    scale_range: list[int] = field(default_factory=lambda: [256, 480])
+    color_jitter: float = 0.4  # brightness, contrast and saturation factors drawn from [1 - x, 1 + x]
+    lighting: float = 0.1  # std of the PCA lighting noise (AlexNet's 0.1); 0 turns it off
+    # Evaluation of streamed data: shorter side resized to eval_resize, then the centre crop_size crop, or [R1]'s
+    # "standard 10-crop testing" (corners and centre, and their flips; softmax averaged).
+    eval_resize: int = 256
+    eval_view: EvalView = "center"
 
 
 @dataclass
@@ -64,6 +82,9 @@ class OptimConfig:
     decay_bn_and_bias: bool = True  # [R1] decays every weight; False exempts BN and bias terms
     grad_clip: float | None = None  # max global gradient norm
     label_smoothing: float = 0.0
+    # An exponential moving average of the weights (and BN statistics), evaluated and exported instead of the
+    # trained weights when set; e.g. 0.999 (per iteration). Not in [R1]/[R2].
+    ema_decay: float | None = None
 
 
 @dataclass
@@ -139,11 +160,31 @@ def validate(config: TrainConfig) -> None:
     _require(data.eval_batch_size >= 1, "data.eval_batch_size", ">= 1", data.eval_batch_size)
     _require(0.0 < data.test_fraction < 1.0, "data.test_fraction", "in (0, 1)", data.test_fraction)
     _require(data.image_size is None or data.image_size >= 1, "data.image_size", ">= 1 or null", data.image_size)
+    _require(data.memory_limit_gb > 0, "data.memory_limit_gb", "> 0", data.memory_limit_gb)
+    _require(data.workers >= 0, "data.workers", ">= 0", data.workers)
+    _require(data.crop_size >= 1, "data.crop_size", ">= 1", data.crop_size)
+    low, high = [*data.scale_range, 0, 0][:2]
+    _require(
+        len(data.scale_range) == 2 and data.crop_size <= low <= high,
+        "data.scale_range",
+        f"[low, high] with data.crop_size ({data.crop_size}) <= low <= high",
+        data.scale_range,
+    )
+    _require(
+        data.eval_resize >= data.crop_size,
+        "data.eval_resize",
+        f">= data.crop_size ({data.crop_size})",
+        data.eval_resize,
+    )
+    _require(0.0 <= data.color_jitter < 1.0, "data.color_jitter", "in [0, 1)", data.color_jitter)
+    _require(data.lighting >= 0, "data.lighting", ">= 0", data.lighting)
     _require(optim.lr > 0, "optim.lr", "> 0", optim.lr)
     _require(0.0 <= optim.momentum < 1.0, "optim.momentum", "in [0, 1)", optim.momentum)
     _require(optim.weight_decay >= 0, "optim.weight_decay", ">= 0", optim.weight_decay)
     _require(optim.grad_clip is None or optim.grad_clip > 0, "optim.grad_clip", "> 0 or null", optim.grad_clip)
     _require(0.0 <= optim.label_smoothing < 1.0, "optim.label_smoothing", "in [0, 1)", optim.label_smoothing)
+    ema = optim.ema_decay
+    _require(ema is None or 0.0 < ema < 1.0, "optim.ema_decay", "in (0, 1) or null", ema)
     _require(schedule.length >= 1, "schedule.length", ">= 1", schedule.length)
     milestones = schedule.milestones
     _require(

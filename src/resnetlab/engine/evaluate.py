@@ -32,7 +32,7 @@ class EvalResult:
 
 def evaluate(
     model: nn.Module,
-    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],  # images may hold V views per label, view-major per image
     num_classes: int,
     *,
     device: torch.device,
@@ -50,6 +50,11 @@ def evaluate(
             with autocast(device, precision):
                 logits = model(images)
             logits = logits.float()
+            views = logits.shape[0] // labels.shape[0]
+            if views > 1:
+                # Several views per image ([R1] Sec. 3.4's 10-crop testing): their softmax scores are averaged, and
+                # the log of that average stands in for the logits (cross-entropy of it is the averaged model's).
+                logits = logits.view(labels.shape[0], views, -1).softmax(dim=2).mean(dim=1).log()
             loss_sum += F.cross_entropy(logits, labels, reduction="sum").double()
             top5_hits += (logits.topk(k, dim=1).indices == labels[:, None]).any(dim=1).sum()
             confusion += torch.bincount(labels * num_classes + logits.argmax(dim=1), minlength=num_classes**2)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import torch
 
-from resnetlab.data import BatchStream, guess_dataset, load_splits
+from resnetlab.data import batches as make_batches
+from resnetlab.data import guess_dataset, load_splits
 from resnetlab.engine.config import config_from_dict
 from resnetlab.engine.device import resolve_device
 from resnetlab.engine.evaluate import EvalResult, evaluate
@@ -23,23 +24,28 @@ def evaluate_checkpoint(path: Path, *, data_path: str | None = None) -> tuple[Ev
     data = config.data
     if data_path is not None:  # other data: its own kind, the run's split settings
         data = dataclasses.replace(data, path=data_path, dataset=guess_dataset(Path(data_path)))
+        if data.dataset != "folder":  # folder-only settings of the run do not apply to CIFAR or digits
+            data = dataclasses.replace(data, augment="none", storage="auto", eval_view="center")
     splits = load_splits(data)
     if list(splits.test.classes) != trained.classes:
         raise UserInputError(
             f"the data's classes ({', '.join(splits.test.classes[:5])}, ...) are not the checkpoint's "
             f"({', '.join(trained.classes[:5])}, ...); evaluate on data with the same classes"
         )
-    preprocess = trained.checkpoint["preprocess"]
     device = next(trained.model.parameters()).device
-    batches = BatchStream(
-        splits.test,
-        config.data.eval_batch_size,
-        train=False,
-        augment="none",
-        normalize=preprocess["normalize"],
+    # The statistics the model was trained with, not those of the data evaluated now.
+    preprocess = trained.checkpoint["preprocess"]
+    trained_statistics = dataclasses.replace(
+        splits,
         mean=tuple(preprocess["mean"]),
         std=tuple(preprocess["std"]),
         pixel_mean=trained.checkpoint["pixel_mean"],
+    )
+    batches = make_batches(
+        data,
+        trained_statistics,
+        splits.test,
+        train=False,
         seed=config.runtime.seed,
         device=device,
         channels_last=config.runtime.channels_last,

@@ -12,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 from torch import nn
 
 from resnetlab.data.transforms import Normalization, normalization
+from resnetlab.data.views import CenterView
 from resnetlab.engine.checkpoint import load_checkpoint
 from resnetlab.engine.run_dir import LAST_CHECKPOINT
 from resnetlab.errors import UserInputError
@@ -92,8 +93,16 @@ def expand_image_paths(inputs: Sequence[str]) -> list[Path]:
     return found
 
 
-def decode_image(path: Path, channels: int, height: int, width: int) -> torch.Tensor:
-    """One image as uint8 C x H x W: converted to the model's channels, shorter side resized, centre-cropped."""
+def decode_image(path: Path, channels: int, height: int, width: int, resize: int | None = None) -> torch.Tensor:
+    """One image as uint8 C x H x W: converted to the model's channels, shorter side resized, centre-cropped.
+
+    `resize` (models trained on streamed folders): the training's centre view, shorter side to `resize` first.
+    """
+    if resize is not None:
+        try:
+            return CenterView(resize, height)(str(path))
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+            raise UserInputError(f"cannot read image {path}: {error}") from None
     try:
         with Image.open(path) as opened:
             image = opened.convert("L" if channels == 1 else "RGB")
@@ -111,6 +120,7 @@ def decode_image(path: Path, channels: int, height: int, width: int) -> torch.Te
 
 def predict(trained: Trained, paths: Iterable[Path], *, topk: int, batch_size: int = 64) -> list[dict[str, Any]]:
     channels, height, width = trained.checkpoint["preprocess"]["input_size"]
+    resize = trained.checkpoint["preprocess"].get("resize")
     device = next(trained.model.parameters()).device
     classes = trained.classes
     normalize = input_normalization(trained, device)
@@ -119,7 +129,7 @@ def predict(trained: Trained, paths: Iterable[Path], *, topk: int, batch_size: i
     paths = list(paths)
     for start in range(0, len(paths), batch_size):
         chunk = paths[start : start + batch_size]
-        images = torch.stack([decode_image(p, channels, height, width) for p in chunk]).to(device)
+        images = torch.stack([decode_image(p, channels, height, width, resize) for p in chunk]).to(device)
         with torch.inference_mode():
             probabilities = trained.model(normalize(images)).float().softmax(dim=1)
         top = probabilities.topk(k, dim=1)

@@ -92,15 +92,19 @@ class MetricsLog:
 
     def __init__(self, path: Path, *, resume_after_iteration: int | None = None) -> None:
         self.path = path
+        already = 0.0  # training seconds before this process: wall_seconds counts the run, not the process
         if resume_after_iteration is not None and path.exists():
             # Lines logged after the checkpoint we resume from would be logged again: drop them first.
             kept = [line for line in path.read_text().splitlines() if _iteration(line) <= resume_after_iteration]
             partial = path.with_name(f".{path.name}.partial")
             partial.write_text("".join(line + "\n" for line in kept))
             partial.replace(path)
+            already = max((_wall_seconds(line) for line in kept), default=0.0)
         self._handle = open(path, "a")  # noqa: SIM115 - lives as long as the run
-        self._started = time.time()
-        self._tensorboard = _tensorboard_writer(path.parent / "tensorboard")
+        self._started = time.time() - already
+        # purge_step: TensorBoard drops its own events past the checkpoint, as the lines above are dropped.
+        purge = None if resume_after_iteration is None else resume_after_iteration + 1
+        self._tensorboard = _tensorboard_writer(path.parent / "tensorboard", purge)
 
     def write(self, record: dict[str, Any]) -> None:
         record = {**record, "time": time.time(), "wall_seconds": time.time() - self._started}
@@ -117,13 +121,20 @@ class MetricsLog:
             self._tensorboard.close()
 
 
-def _tensorboard_writer(log_dir: Path) -> Any:
+def _tensorboard_writer(log_dir: Path, purge_step: int | None) -> Any:
     """TensorBoard logs when the optional `tensorboard` package is installed (`pip install resnetlab[tensorboard]`)."""
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         return None
-    return SummaryWriter(log_dir=str(log_dir))
+    return SummaryWriter(log_dir=str(log_dir), purge_step=purge_step)
+
+
+def _wall_seconds(line: str) -> float:
+    try:
+        return float(json.loads(line).get("wall_seconds", 0.0))
+    except (ValueError, AttributeError, TypeError):
+        return 0.0
 
 
 def _iteration(line: str) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import random
 import time
 from collections.abc import Callable
@@ -18,10 +17,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from resnetlab.data import BatchStream, DataSplits, ImageSet, load_splits
+from resnetlab.data import BatchStream, DataSplits, FileSet, FileStream, ImageSet, batches, load_splits
 from resnetlab.engine.checkpoint import export_weights, load_checkpoint, save_checkpoint
 from resnetlab.engine.config import TrainConfig, config_to_dict, load_config, save_config
-from resnetlab.engine.device import autocast, resolve_device
+from resnetlab.engine.device import autocast, deterministic_mode, resolve_device
+from resnetlab.engine.ema import WeightAverage
 from resnetlab.engine.evaluate import EvalResult, evaluate
 from resnetlab.engine.optim import build_optimizer
 from resnetlab.engine.plots import plot_run
@@ -63,11 +63,13 @@ def train(
 ) -> TrainResult:
     """Start a new run of `config` in `out` (or a fresh folder under runtime.out_dir)."""
     config = _with_absolute_paths(config)  # the saved config must still find the data from another directory
-    setup = _prepare(config)  # everything that can fail on bad input, before anything is written
-    run_dir = new_run_dir(out, Path(config.runtime.out_dir), f"{config.model.name}-{config.data.dataset}", force=force)
-    save_config(config, run_dir / CONFIG_FILE)
-    _write_json(run_dir / "environment.json", environment())
-    return _resumable(run_dir, lambda: _run(config, setup, run_dir, checkpoint=None, show_progress=show_progress))
+    with deterministic_mode(config.runtime.deterministic):
+        setup = _prepare(config)  # everything that can fail on bad input, before anything is written
+        name = f"{config.model.name}-{config.data.dataset}"
+        run_dir = new_run_dir(out, Path(config.runtime.out_dir), name, force=force)
+        save_config(config, run_dir / CONFIG_FILE)
+        _write_json(run_dir / "environment.json", environment())
+        return _resumable(run_dir, lambda: _run(config, setup, run_dir, checkpoint=None, show_progress=show_progress))
 
 
 def resume(run_dir: Path, *, show_progress: bool = True) -> TrainResult:
@@ -77,8 +79,11 @@ def resume(run_dir: Path, *, show_progress: bool = True) -> TrainResult:
         raise UserInputError(f"{run_dir} has finished; evaluate it with `resnetlab eval {run_dir}`")
     config = load_config(run_dir / CONFIG_FILE)
     checkpoint = load_checkpoint(run_dir / LAST_CHECKPOINT)
-    setup = _prepare(config)
-    return _resumable(run_dir, lambda: _run(config, setup, run_dir, checkpoint=checkpoint, show_progress=show_progress))
+    with deterministic_mode(config.runtime.deterministic):
+        setup = _prepare(config)
+        return _resumable(
+            run_dir, lambda: _run(config, setup, run_dir, checkpoint=checkpoint, show_progress=show_progress)
+        )
 
 
 def _resumable(run_dir: Path, run: Callable[[], TrainResult]) -> TrainResult:
@@ -101,7 +106,7 @@ class _Setup:
 
 def _prepare(config: TrainConfig) -> _Setup:
     """Seed, then data and model: the same order on every start, so a run is reproducible from its config."""
-    _seed_everything(config.runtime.seed, deterministic=config.runtime.deterministic)
+    _seed_everything(config.runtime.seed)
     device = resolve_device(config.runtime.device)
     autocast(device, config.runtime.precision)  # refuses bf16 where it is unsupported, before anything is written
     model_entry(config.model.name)  # an unknown name fails before the data is read
@@ -109,6 +114,8 @@ def _prepare(config: TrainConfig) -> _Setup:
     model = build_model(config, splits.train)
     memory_format = torch.channels_last if config.runtime.channels_last else torch.contiguous_format
     model.to(device)
+    if device.type == "cuda" and not config.runtime.deterministic:
+        torch.backends.cudnn.benchmark = True  # fixed input shapes: the fastest convolution kernels, found once
     return _Setup(device, splits, model.to(memory_format=memory_format))
 
 
@@ -119,6 +126,9 @@ def _run(
     device, splits, model = setup.device, setup.splits, setup.model
     optimizer = build_optimizer(model, config.optim)
     num_classes = len(splits.train.classes)
+    # The averaged weights, when asked for, are what gets evaluated, kept as `best` and exported.
+    average = WeightAverage(model, config.optim.ema_decay) if config.optim.ema_decay is not None else None
+    evaluated = average.module if average is not None else model
 
     train_batches = _stream(config, splits, splits.train, device, train=True)
     eval_set = splits.val if splits.val is not None else splits.test
@@ -133,8 +143,10 @@ def _run(
     best_top1 = -1.0
     window, epoch_sums = _Sums(device), _Sums(device)
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
+        model.load_state_dict(checkpoint.get("trained_model", checkpoint["model"]))
         optimizer.load_state_dict(checkpoint["optimizer"])
+        if average is not None:
+            average.load_state_dict(checkpoint["average"])
         progress = checkpoint["progress"]
         epoch, batch_index, iteration = progress["epoch"], progress["batch"], progress["iteration"]
         warming_up, best_top1 = progress["warming_up"], progress["best_top1"]
@@ -155,9 +167,13 @@ def _run(
             "window": window.state(),
             "epoch_sums": epoch_sums.state(),
         }
+        # "model" holds the weights eval and predict use; with EMA those are the average, and the trained weights
+        # that resume continues from are kept beside them.
+        extra = {} if average is None else {"trained_model": model.state_dict(), "average": average.state_dict()}
         state = {
             **model_record(config, splits),
-            "model": model.state_dict(),
+            "model": evaluated.state_dict(),
+            **extra,
             "optimizer": optimizer.state_dict(),
             "progress": progress,
             "pixel_mean": splits.pixel_mean,
@@ -193,6 +209,8 @@ def _run(
             if config.optim.grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
             optimizer.step()
+            if average is not None:
+                average.update(model)
 
             # Training error the way [R1] Fig. 6 plots it: on the augmented batches as they are trained.
             finite &= torch.isfinite(loss.detach())
@@ -215,7 +233,10 @@ def _run(
                     warming_up = False  # [R1] Sec. 4.2: back to the schedule's LR once training error < 80%
                 window.reset()
                 window_start = time.perf_counter()
-            if runtime.checkpoint_every and iteration % runtime.checkpoint_every == 0 and iteration < total:
+            # Not at an epoch's last batch: the end-of-epoch checkpoint follows its epoch record, and a checkpoint
+            # taken before that record would make a resumed run log the epoch twice.
+            mid_epoch = batch_index < iterations_per_epoch
+            if runtime.checkpoint_every and iteration % runtime.checkpoint_every == 0 and mid_epoch:
                 save(run_dir / LAST_CHECKPOINT, epoch, batch_index)
 
         epoch_seconds = time.perf_counter() - epoch_start
@@ -235,7 +256,7 @@ def _run(
         }
         if epoch % runtime.eval_every == 0 or iteration >= total:
             eval_batches = _stream(config, splits, eval_set, device, train=False)
-            result = evaluate(model, eval_batches.epoch(0), num_classes, device=device, precision=runtime.precision)
+            result = evaluate(evaluated, eval_batches.epoch(0), num_classes, device=device, precision=runtime.precision)
             prefix = "val" if splits.val is not None else "test"
             record.update({f"{prefix}_{key}": value for key, value in result.summary().items()})
             if result.top1 > best_top1:
@@ -249,12 +270,14 @@ def _run(
 
     if test_result is None or splits.val is not None:
         test_batches = _stream(config, splits, splits.test, device, train=False)
-        test_result = evaluate(model, test_batches.epoch(0), num_classes, device=device, precision=runtime.precision)
+        test_result = evaluate(
+            evaluated, test_batches.epoch(0), num_classes, device=device, precision=runtime.precision
+        )
     seconds = time.perf_counter() - started
     final = {f"test_{key}": value for key, value in test_result.summary().items()}
     log.write({"kind": "final", "iteration": iteration, "seconds": seconds, **final})
     log.close()
-    export_weights(model.state_dict(), run_dir / "model.safetensors", model_record(config, splits))
+    export_weights(evaluated.state_dict(), run_dir / "model.safetensors", model_record(config, splits))
     plot_run(read_metrics(run_dir), run_dir, f"{config.model.name} on {config.data.dataset}")
     details = {"per_class": test_result.per_class, "confusion": test_result.confusion}
     _write_json(run_dir / TEST_METRICS, {**test_result.summary(), **details, "classes": splits.train.classes})
@@ -316,10 +339,10 @@ def _restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def build_model(config: TrainConfig, train_set: ImageSet) -> nn.Module:
+def build_model(config: TrainConfig, train_set: ImageSet | FileSet) -> nn.Module:
     """The configured network, sized from the data: classes and input channels come from the dataset."""
     options = dict(config.model.options)
-    num_classes, in_chans = len(train_set.classes), int(train_set.images.shape[1])
+    num_classes, in_chans = len(train_set.classes), train_set.image_shape[0]
     for key, from_data in (("num_classes", num_classes), ("in_chans", in_chans)):
         if options.setdefault(key, from_data) != from_data:
             raise UserInputError(f"model.options.{key}={options[key]} but the data has {from_data}; drop the option")
@@ -328,53 +351,41 @@ def build_model(config: TrainConfig, train_set: ImageSet) -> nn.Module:
 
 def model_record(config: TrainConfig, splits: DataSplits) -> dict[str, Any]:
     """What it takes to rebuild and feed the model later (eval, predict, export), stored in every checkpoint."""
-    images = splits.train.images
+    shape = splits.train.image_shape
+    # Streamed images at their native size were seen through the centre view: shorter side to eval_resize first.
+    centre_view = isinstance(splits.train, FileSet) and config.data.image_size is None
     return {
         "model_name": config.model.name,
-        "model_options": {
-            **config.model.options,
-            "num_classes": len(splits.train.classes),
-            "in_chans": int(images.shape[1]),
-        },
+        "model_options": {**config.model.options, "num_classes": len(splits.train.classes), "in_chans": shape[0]},
         "classes": list(splits.train.classes),
         "preprocess": {
             "normalize": config.data.normalize,
             "mean": list(splits.mean),
             "std": list(splits.std),
-            "input_size": list(images.shape[1:]),
+            "input_size": list(shape),
+            "resize": config.data.eval_resize if centre_view else None,
         },
     }
 
 
 def _stream(
-    config: TrainConfig, splits: DataSplits, data: ImageSet, device: torch.device, *, train: bool
-) -> BatchStream:
-    return BatchStream(
+    config: TrainConfig, splits: DataSplits, data: ImageSet | FileSet, device: torch.device, *, train: bool
+) -> BatchStream | FileStream:
+    return batches(
+        config.data,
+        splits,
         data,
-        config.data.batch_size if train else config.data.eval_batch_size,
         train=train,
-        augment=config.data.augment if train else "none",
-        normalize=config.data.normalize,
-        mean=splits.mean,
-        std=splits.std,
-        pixel_mean=splits.pixel_mean,
         seed=config.runtime.seed,
         device=device,
         channels_last=config.runtime.channels_last,
     )
 
 
-def _seed_everything(seed: int, *, deterministic: bool) -> None:
+def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    if deterministic:
-        # cuBLAS needs a fixed workspace to be deterministic; it must be set before CUDA starts.
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        # warn_only: a CUDA op without a deterministic kernel (e.g. adaptive average pooling's backward) warns
-        # instead of stopping the run; on the CPU every op ResNets use is deterministic.
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.backends.cudnn.benchmark = False
 
 
 def _with_absolute_paths(config: TrainConfig) -> TrainConfig:
