@@ -28,7 +28,7 @@ Normalize = Literal["channel", "pixel_mean"]
 ScheduleKind = Literal["multistep", "cosine", "onecycle", "constant"]
 StepUnit = Literal["epoch", "iteration"]
 Device = Literal["auto", "cpu", "cuda"]
-Precision = Literal["fp32", "bf16"]
+Precision = Literal["fp32", "bf16", "fp16"]
 
 
 class ConfigError(UserInputError):
@@ -104,7 +104,8 @@ class RuntimeConfig:
     seed: int = 0
     deterministic: bool = False
     device: Device = "auto"
-    precision: Precision = "fp32"  # bf16 autocast where the CPU or GPU supports it
+    precision: Precision = "fp32"  # bf16 autocast where the CPU or GPU supports it; fp16 (with loss scaling): CUDA
+    compile: bool = False  # torch.compile the training step's model (the first steps then include compile time)
     channels_last: bool = False
     checkpoint_every: int = 0  # also checkpoint every N iterations inside an epoch (0: at epoch ends only)
     out_dir: str = "runs"

@@ -29,12 +29,21 @@ def bf16_supported(device: torch.device) -> bool:
 
 
 def autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager[Any]:
-    """bf16 autocast for the forward pass; fp32 otherwise (no gradient scaler needed for bf16)."""
+    """bf16 or fp16 autocast for the forward pass; fp32 otherwise (only fp16 needs a gradient scaler)."""
     if precision == "bf16":
         if not bf16_supported(device):
             raise UserInputError(f"bf16 is not supported on {device}; use --precision fp32")
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    if precision == "fp16":
+        if device.type != "cuda":
+            raise UserInputError(f"fp16 mixed precision needs a CUDA device, not {device}; use --precision bf16")
+        return torch.autocast(device_type="cuda", dtype=torch.float16)
     return contextlib.nullcontext()
+
+
+def grad_scaler(device: torch.device, precision: Precision) -> torch.amp.GradScaler:
+    """Loss scaling for fp16, whose narrow exponent range underflows small gradients; a no-op otherwise."""
+    return torch.amp.GradScaler(device.type, enabled=precision == "fp16")
 
 
 @contextlib.contextmanager

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
@@ -38,6 +37,7 @@ from resnetlab.engine.run_dir import (
     read_metrics,
 )
 from resnetlab.engine.schedule import learning_rate, total_iterations
+from resnetlab.engine.step import TrainStep
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model, model_entry
 
@@ -129,6 +129,15 @@ def _run(
     # The averaged weights, when asked for, are what gets evaluated, kept as `best` and exported.
     average = WeightAverage(model, config.optim.ema_decay) if config.optim.ema_decay is not None else None
     evaluated = average.module if average is not None else model
+    step = TrainStep(
+        model,
+        optimizer,
+        device=device,
+        precision=runtime.precision,
+        label_smoothing=config.optim.label_smoothing,
+        grad_clip=config.optim.grad_clip,
+        compile=runtime.compile,
+    )
 
     train_batches = _stream(config, splits, splits.train, device, train=True)
     eval_set = splits.val if splits.val is not None else splits.test
@@ -147,6 +156,8 @@ def _run(
         optimizer.load_state_dict(checkpoint["optimizer"])
         if average is not None:
             average.load_state_dict(checkpoint["average"])
+        if "scaler" in checkpoint:
+            step.scaler.load_state_dict(checkpoint["scaler"])
         progress = checkpoint["progress"]
         epoch, batch_index, iteration = progress["epoch"], progress["batch"], progress["iteration"]
         warming_up, best_top1 = progress["warming_up"], progress["best_top1"]
@@ -175,6 +186,7 @@ def _run(
             "model": evaluated.state_dict(),
             **extra,
             "optimizer": optimizer.state_dict(),
+            "scaler": step.scaler.state_dict(),
             "progress": progress,
             "pixel_mean": splits.pixel_mean,
             "rng": _rng_state(),
@@ -201,19 +213,12 @@ def _run(
             lr = learning_rate(schedule, config.optim.lr, iteration, iterations_per_epoch, warming_up=warming_up)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            with autocast(device, runtime.precision):
-                logits = model(images)
-            loss = F.cross_entropy(logits.float(), labels, label_smoothing=config.optim.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.optim.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), config.optim.grad_clip)
-            optimizer.step()
+            loss, logits = step(images, labels)
             if average is not None:
                 average.update(model)
 
             # Training error the way [R1] Fig. 6 plots it: on the augmented batches as they are trained.
-            finite &= torch.isfinite(loss.detach())
+            finite &= torch.isfinite(loss)
             window.add(loss, logits, labels)
             epoch_sums.add(loss, logits, labels)
             iteration += 1
