@@ -1,6 +1,7 @@
 """resnetlab: the residual networks of He et al. (2015, 2016), faithful and fast on PyTorch."""
 
 from resnetlab.analysis import Complexity, complexity
+from resnetlab.engine.inference import optimize_for_inference
 from resnetlab.models import ResNet, ResNetSpec, UnknownModelError, create_model, list_models
 
 __version__ = "0.1.0"
@@ -14,4 +15,5 @@ __all__ = [
     "complexity",
     "create_model",
     "list_models",
+    "optimize_for_inference",
 ]

@@ -1,0 +1,196 @@
+"""Measuring variants side by side: warm-up, alternating rounds, medians, the machine's matmul peak, peak memory.
+
+Every benchmark compares resnetlab's fast path with the reference a user writes without resnetlab, in one process
+run, on the same inputs. Rounds alternate between the variants (in a rotating order), so a slow minute on a shared
+machine slows all of them alike and the ratios stay meaningful even when the absolute times do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+@dataclass
+class Variant:
+    """One way to run a case: `setup()` builds it (untimed) and returns the callable one measurement times."""
+
+    name: str
+    setup: Callable[[], Callable[[], Any]]
+    flops: float = 0.0  # arithmetic of one call, for the fraction of peak
+    dtype: str = "fp32"  # which peak it is compared with
+    notes: str = ""
+
+
+@dataclass
+class Result:
+    case: str
+    variant: str
+    seconds: list[float]
+    items: int  # images per call
+    flops: float
+    dtype: str
+    setup_seconds: float
+    notes: str = ""
+    peak_rss_mb: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure(
+    case: str,
+    variants: list[Variant],
+    *,
+    items: int,
+    warmup: int,
+    rounds: int,
+    device: torch.device,
+) -> list[Result]:
+    """Set every variant up, warm each up, then time `rounds` alternating rounds of one call per variant."""
+    ready: list[tuple[Variant, Callable[[], Any], float]] = []
+    for variant in variants:
+        start = time.perf_counter()
+        run = variant.setup()
+        for _ in range(warmup):  # compile, oneDNN's kernel choices, allocator warm-up: not what is measured
+            run()
+        sync(device)
+        ready.append((variant, run, time.perf_counter() - start))
+    times: dict[str, list[float]] = {variant.name: [] for variant in variants}
+    for round_index in range(rounds):
+        shift = round_index % len(ready)
+        for variant, run, _ in ready[shift:] + ready[:shift]:
+            sync(device)
+            start = time.perf_counter()
+            run()
+            sync(device)
+            times[variant.name].append(time.perf_counter() - start)
+    return [Result(case, v.name, times[v.name], items, v.flops, v.dtype, setup, v.notes) for v, _, setup in ready]
+
+
+def matmul_peak(dtype: torch.dtype, device: torch.device, size: int = 2048, repeats: int = 10) -> float:
+    """FLOP/s of a large square matmul in `dtype`: the practical peak that convolutions are measured against."""
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    for _ in range(3):
+        a @ b
+    samples = []
+    for _ in range(repeats):
+        sync(device)
+        start = time.perf_counter()
+        a @ b
+        sync(device)
+        samples.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(samples)
+
+
+def machine() -> dict[str, Any]:
+    capability = torch._C._cpu._get_cpu_capability()
+    return {
+        "cpu": capability.get("cpu_name") or platform.processor(),
+        "cores": capability.get("num_physical_cores"),
+        "threads": torch.get_num_threads(),
+        "amx_bf16": capability.get("amx_bf16"),
+        "avx512_bf16": capability.get("avx512_bf16"),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def peak_rss_in_subprocess(module: str, args: list[str]) -> float:
+    """Peak resident memory (MB) of `python -m module args` run alone: a fresh process per variant, so one
+    variant's allocations cannot hide in another's high-water mark."""
+    command = [sys.executable, "-m", module, *args]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed: {completed.stderr.strip().splitlines()[-1:]}")
+    return float(json.loads(completed.stdout.strip().splitlines()[-1])["peak_rss_mb"])
+
+
+def own_peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports kB
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def memory_of(setup: Callable[[], Callable[[], Any]], calls: int = 3) -> dict[str, float]:
+    """The subprocess side of peak_rss_in_subprocess: what running one variant adds to the process's memory.
+
+    The high-water mark minus the resident size before the variant was built: torch's own import (hundreds of MB,
+    the same for every variant) is left out, so the numbers compare what the variants themselves need."""
+    baseline = current_rss_mb()
+    run = setup()
+    for _ in range(calls):
+        run()
+    return {"peak_rss_mb": own_peak_rss_mb() - baseline}
+
+
+def report(results: list[Result], peaks: dict[str, float], reference: str) -> str:
+    """A markdown table: per case, each variant's median, throughput, ratio to the reference, fraction of peak."""
+    lines = [
+        "| case | variant | median ms | images/s | speed-up | % of peak | peak memory MB | setup s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    by_case: dict[str, list[Result]] = {}
+    for result in results:
+        by_case.setdefault(result.case, []).append(result)
+    for case, rows in by_case.items():
+        base = next(r for r in rows if r.variant == reference).median
+        for row in rows:
+            achieved = row.flops / row.median if row.flops else 0.0
+            peak = peaks.get(row.dtype, 0.0)
+            share = f"{100 * achieved / peak:.0f}% {row.dtype}" if achieved and peak else "-"
+            rss = f"{row.peak_rss_mb:.0f}" if row.peak_rss_mb is not None else "-"
+            lines.append(
+                f"| {case} | {row.variant} | {1000 * row.median:.1f} | {row.items / row.median:.1f} | "
+                f"{base / row.median:.2f}x | {share} | {rss} | {row.setup_seconds:.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def save(results: list[Result], peaks: dict[str, float], path: Path, command: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "command": command,
+        "machine": machine(),
+        "peaks_flops": peaks,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "results": [
+            {**{k: v for k, v in vars(r).items() if k != "seconds"}, "median": r.median, "seconds": r.seconds}
+            for r in results
+        ],
+    }
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def common_arguments(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--tiny", action="store_true", help="tiny sizes and few rounds: proves the script runs (CI)")
+    parser.add_argument("--rounds", type=int, default=None, help="timed rounds per variant")
+    parser.add_argument("--warmup", type=int, default=None, help="untimed calls per variant before timing")
+    parser.add_argument("--out", type=Path, default=None, help="JSON results file")
+    parser.add_argument("--no-memory", action="store_true", help="skip the per-variant peak-memory subprocesses")
+    return parser

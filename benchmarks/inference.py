@@ -1,0 +1,137 @@
+"""Inference: the reference (torchvision's model or the same CIFAR architecture, fp32, NCHW, eager, no_grad) against
+`resnetlab.optimize_for_inference` with each option added in turn.
+
+    python -m benchmarks.inference          # resnet50 b32 throughput, resnet50 b1 latency, cifar_resnet20 b1024
+    python -m benchmarks.inference --tiny   # seconds; what CI runs
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torchvision
+from torch import nn
+
+from benchmarks.harness import (
+    Result,
+    Variant,
+    common_arguments,
+    matmul_peak,
+    measure,
+    memory_of,
+    peak_rss_in_subprocess,
+    report,
+    save,
+)
+from resnetlab import complexity, create_model, optimize_for_inference
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    model: str
+    reference: Callable[[], nn.Module]
+    batch: int
+    size: int
+
+
+CASES = {
+    "resnet50-b32": Case("resnet50-b32", "resnet50", lambda: torchvision.models.resnet50(), 32, 224),
+    "resnet50-b1": Case("resnet50-b1", "resnet50", lambda: torchvision.models.resnet50(), 1, 224),
+    "cifar_resnet20-b1024": Case(
+        "cifar_resnet20-b1024", "cifar_resnet20", lambda: create_model("cifar_resnet20"), 1024, 32
+    ),
+}
+TINY = {
+    "cifar_resnet20-b16": Case("cifar_resnet20-b16", "cifar_resnet20", lambda: create_model("cifar_resnet20"), 16, 32)
+}
+
+# (name, options of optimize_for_inference), one option added at a time.
+FAST_VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    ("fold_bn", {"precision": "fp32", "channels_last": False, "fold_bn": True}),
+    ("fold_bn+channels_last", {"precision": "fp32", "channels_last": True, "fold_bn": True}),
+    ("fold_bn+channels_last+bf16", {"precision": "bf16", "channels_last": True, "fold_bn": True}),
+    (
+        "fold_bn+channels_last+bf16+compile",
+        {"precision": "bf16", "channels_last": True, "fold_bn": True, "compile": True},
+    ),
+]
+
+
+def _images(case: Case) -> torch.Tensor:
+    return torch.randn(case.batch, 3, case.size, case.size, generator=torch.Generator().manual_seed(0))
+
+
+def reference_setup(case: Case) -> Callable[[], Any]:
+    torch.manual_seed(0)
+    model = case.reference().eval()
+    images = _images(case)
+
+    def run() -> torch.Tensor:
+        with torch.no_grad():
+            return model(images)
+
+    return run
+
+
+def fast_setup(case: Case, options: dict[str, Any]) -> Callable[[], Any]:
+    torch.manual_seed(0)
+    model = optimize_for_inference(create_model(case.model).eval(), **options)
+    images = _images(case)
+
+    def run() -> torch.Tensor:
+        with torch.inference_mode():
+            return model(images)
+
+    return run
+
+
+def variants(case: Case) -> list[Variant]:
+    flops = 2 * complexity(create_model(case.model), (3, case.size, case.size)).macs * case.batch
+    found = [Variant("reference", lambda: reference_setup(case), flops, "fp32", "fp32, NCHW, eager, no_grad")]
+    for name, options in FAST_VARIANTS:
+        dtype = "bf16" if options["precision"] == "bf16" else "fp32"
+        found.append(Variant(name, lambda o=options: fast_setup(case, o), flops, dtype))  # type: ignore[misc]
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = common_arguments(__doc__ or "")
+    parser.add_argument("--case", choices=sorted(CASES), action="append", help="default: all")
+    parser.add_argument("--memory-of", default=None, help="==SUPPRESS==")
+    args = parser.parse_args(argv)
+    cases = TINY if args.tiny else {name: CASES[name] for name in (args.case or CASES)}
+    if args.memory_of:
+        case_name, variant_name = args.memory_of.split(":")
+        variant = next(v for v in variants(cases[case_name]) if v.name == variant_name)
+        print(json.dumps(memory_of(variant.setup)))
+        return
+    rounds = args.rounds or (2 if args.tiny else 15)
+    warmup = args.warmup or (1 if args.tiny else 3)
+    device = torch.device("cpu")
+    peaks = {"fp32": matmul_peak(torch.float32, device), "bf16": matmul_peak(torch.bfloat16, device)}
+    results: list[Result] = []
+    for case in cases.values():
+        measured = measure(case.name, variants(case), items=case.batch, warmup=warmup, rounds=rounds, device=device)
+        if not args.no_memory:
+            for result in measured:
+                extra = ["--tiny"] if args.tiny else ["--case", case.name]
+                result.peak_rss_mb = peak_rss_in_subprocess(
+                    "benchmarks.inference", [*extra, "--memory-of", f"{case.name}:{result.variant}"]
+                )
+        results += measured
+        print(report(measured, peaks, "reference"), flush=True)
+    print(f"\nmatmul peak: fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s")
+    out = args.out or Path("benchmarks/results") / ("inference-tiny.json" if args.tiny else "inference.json")
+    save(results, peaks, out, ["python", "-m", "benchmarks.inference", *(argv if argv is not None else sys.argv[1:])])
+    print(f"results: {out}")
+
+
+if __name__ == "__main__":
+    main()
