@@ -186,6 +186,57 @@ def save(results: list[Result], peaks: dict[str, float], path: Path, command: li
     path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
+def run_benchmark(
+    module: str,
+    doc: str | None,
+    argv: list[str] | None,
+    cases: dict[str, Any],
+    tiny_cases: dict[str, Any],
+    variants: Callable[[Any], list[Variant]],
+    *,
+    rounds: tuple[int, int],
+    warmup: tuple[int, int],
+) -> None:
+    """The command line shared by the benchmarks: pick cases, measure every variant of each, add each variant's
+    memory from a fresh subprocess (`--memory-of case:variant` is that subprocess), print and save the table.
+    `rounds` and `warmup` are the defaults (full, tiny)."""
+    parser = common_arguments(doc or "")
+    parser.add_argument("--case", choices=sorted(cases), action="append", help="default: all")
+    parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    chosen = tiny_cases if args.tiny else {name: cases[name] for name in (args.case or cases)}
+    if args.memory_of:
+        case_name, variant_name = args.memory_of.split(":")
+        variant = next(v for v in variants(chosen[case_name]) if v.name == variant_name)
+        print(json.dumps(memory_of(variant.setup)))
+        return
+    device = torch.device("cpu")
+    peaks = {"fp32": matmul_peak(torch.float32, device), "bf16": matmul_peak(torch.bfloat16, device)}
+    results: list[Result] = []
+    for name, case in chosen.items():
+        measured = measure(
+            name,
+            variants(case),
+            items=case.batch,
+            warmup=args.warmup or warmup[args.tiny],
+            rounds=args.rounds or rounds[args.tiny],
+            device=device,
+        )
+        if not args.no_memory:
+            for result in measured:
+                selection = ["--tiny"] if args.tiny else ["--case", name]
+                result.peak_rss_mb = peak_rss_in_subprocess(
+                    module, [*selection, "--memory-of", f"{name}:{result.variant}"]
+                )
+        results += measured
+        print(report(measured, peaks, "reference"), flush=True)
+    print(f"\nmatmul peak: fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s")
+    short = module.rpartition(".")[2]
+    out = args.out or Path("benchmarks/results") / (f"{short}-tiny.json" if args.tiny else f"{short}.json")
+    save(results, peaks, out, ["python", "-m", module, *(argv if argv is not None else sys.argv[1:])])
+    print(f"results: {out}")
+
+
 def common_arguments(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--tiny", action="store_true", help="tiny sizes and few rounds: proves the script runs (CI)")

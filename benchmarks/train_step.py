@@ -8,11 +8,8 @@ a standard SGD step) against resnetlab's TrainStep with each fast-path option ad
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -20,17 +17,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from benchmarks.harness import (
-    Result,
-    Variant,
-    common_arguments,
-    matmul_peak,
-    measure,
-    memory_of,
-    peak_rss_in_subprocess,
-    report,
-    save,
-)
+from benchmarks.harness import Variant, run_benchmark
 from resnetlab import complexity, create_model
 from resnetlab.engine.config import Precision
 from resnetlab.engine.step import TrainStep
@@ -116,36 +103,7 @@ def variants(case: Case) -> list[Variant]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = common_arguments(__doc__ or "")
-    parser.add_argument("--case", choices=sorted(CASES), action="append", help="default: all")
-    parser.add_argument("--memory-of", default=None, help="==SUPPRESS==")
-    args = parser.parse_args(argv)
-    cases = TINY if args.tiny else {name: CASES[name] for name in (args.case or CASES)}
-    if args.memory_of:  # the subprocess side of peak_rss_in_subprocess: one variant, a few steps, then its RSS
-        case_name, variant_name = args.memory_of.split(":")
-        variant = next(v for v in variants(cases[case_name]) if v.name == variant_name)
-        print(json.dumps(memory_of(variant.setup)))
-        return
-    rounds = args.rounds or (2 if args.tiny else 7)
-    warmup = args.warmup or (1 if args.tiny else 2)
-    device = torch.device("cpu")
-    peaks = {"fp32": matmul_peak(torch.float32, device), "bf16": matmul_peak(torch.bfloat16, device)}
-    results: list[Result] = []
-    for case in cases.values():
-        found = variants(case)
-        measured = measure(case.name, found, items=case.batch, warmup=warmup, rounds=rounds, device=device)
-        if not args.no_memory:
-            for result in measured:
-                extra = ["--tiny"] if args.tiny else ["--case", case.name]
-                result.peak_rss_mb = peak_rss_in_subprocess(
-                    "benchmarks.train_step", [*extra, "--memory-of", f"{case.name}:{result.variant}"]
-                )
-        results += measured
-        print(report(measured, peaks, "reference"), flush=True)
-    print(f"\nmatmul peak: fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s")
-    out = args.out or Path("benchmarks/results") / ("train_step-tiny.json" if args.tiny else "train_step.json")
-    save(results, peaks, out, ["python", "-m", "benchmarks.train_step", *(argv if argv is not None else sys.argv[1:])])
-    print(f"results: {out}")
+    run_benchmark("benchmarks.train_step", __doc__, argv, CASES, TINY, variants, rounds=(7, 2), warmup=(2, 1))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from resnetlab.engine.ema import WeightAverage
 from resnetlab.engine.evaluate_checkpoint import evaluate_checkpoint
 from resnetlab.engine.train import TrainingInterruptedError, resume, train
 
+from .interrupt import ctrl_c_at_step
+
 
 def test_the_average_follows_the_exponential_formula() -> None:
     model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
@@ -47,21 +49,8 @@ def test_a_run_with_ema_resumes_to_the_same_average(tiny_config: TrainConfig, tm
     config = _with_ema(tiny_config)
     config = dataclasses.replace(config, runtime=dataclasses.replace(config.runtime, checkpoint_every=7))
     full = train(config, out=tmp_path / "full", show_progress=False)
-    calls = {"n": 0}
-    original_step = torch.optim.SGD.step
-
-    def step_then_stop(self: torch.optim.SGD, *args: object, **kwargs: object) -> object:
-        calls["n"] += 1
-        if calls["n"] == 10:
-            raise KeyboardInterrupt
-        return original_step(self, *args, **kwargs)
-
-    torch.optim.SGD.step = step_then_stop  # type: ignore[method-assign]
-    try:
-        with pytest.raises(TrainingInterruptedError):
-            train(config, out=tmp_path / "cut", show_progress=False)
-    finally:
-        torch.optim.SGD.step = original_step  # type: ignore[method-assign]
+    with ctrl_c_at_step(10), pytest.raises(TrainingInterruptedError):
+        train(config, out=tmp_path / "cut", show_progress=False)
     resumed = resume(tmp_path / "cut", show_progress=False)
     a, b = (load_checkpoint(r.run_dir / "last.pt") for r in (full, resumed))
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])

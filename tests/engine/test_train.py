@@ -19,6 +19,8 @@ from resnetlab.engine.evaluate_checkpoint import evaluate_checkpoint
 from resnetlab.engine.train import TrainingDivergedError, TrainingInterruptedError, resume, train
 from resnetlab.errors import UserInputError
 
+from .interrupt import ctrl_c_at_step
+
 
 def test_a_run_writes_its_record_and_learns(tiny_config: TrainConfig, tmp_path: Path) -> None:
     result = train(tiny_config, out=tmp_path / "run", show_progress=False)
@@ -59,23 +61,13 @@ def test_resume_mid_epoch_ends_with_identical_weights(tiny_config: TrainConfig, 
     full = train(config, out=tmp_path / "full", show_progress=False)
 
     # Interrupt a second run right after its mid-epoch checkpoint at iteration 7, then resume it.
-    calls = {"n": 0}
-    original_step = torch.optim.SGD.step
-
-    def step_then_stop(self: torch.optim.SGD, *args: object, **kwargs: object) -> object:
-        calls["n"] += 1
-        if calls["n"] == 10:
-            raise KeyboardInterrupt  # after iteration 9: the last checkpoint is from iteration 7
-        return original_step(self, *args, **kwargs)
-
-    torch.optim.SGD.step = step_then_stop  # type: ignore[method-assign]
-    try:
-        with pytest.raises(
+    with (
+        ctrl_c_at_step(10),  # after iteration 9: the last checkpoint is from iteration 7
+        pytest.raises(
             TrainingInterruptedError, match="continue from the last checkpoint with `resnetlab train --resume"
-        ):
-            train(config, out=tmp_path / "cut", show_progress=False)
-    finally:
-        torch.optim.SGD.step = original_step  # type: ignore[method-assign]
+        ),
+    ):
+        train(config, out=tmp_path / "cut", show_progress=False)
     assert load_checkpoint(tmp_path / "cut" / "last.pt")["progress"]["iteration"] == 7
     resumed = resume(tmp_path / "cut", show_progress=False)
 
@@ -164,21 +156,8 @@ def test_checkpoints_never_sit_between_an_epochs_last_batch_and_its_record(
 
 
 def test_resume_counts_wall_time_from_where_the_run_stopped(tiny_config: TrainConfig, tmp_path: Path) -> None:
-    calls = {"n": 0}
-    original_step = torch.optim.SGD.step
-
-    def step_then_stop(self: torch.optim.SGD, *args: object, **kwargs: object) -> object:
-        calls["n"] += 1
-        if calls["n"] == 30:  # in epoch 2: the last checkpoint is epoch 1's
-            raise KeyboardInterrupt
-        return original_step(self, *args, **kwargs)
-
-    torch.optim.SGD.step = step_then_stop  # type: ignore[method-assign]
-    try:
-        with pytest.raises(TrainingInterruptedError):
-            train(tiny_config, out=tmp_path / "run", show_progress=False)
-    finally:
-        torch.optim.SGD.step = original_step  # type: ignore[method-assign]
+    with ctrl_c_at_step(30), pytest.raises(TrainingInterruptedError):  # in epoch 2: the last checkpoint is epoch 1's
+        train(tiny_config, out=tmp_path / "run", show_progress=False)
     time.sleep(0.5)  # time between the stop and the resume is not training time
     resume(tmp_path / "run", show_progress=False)
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]

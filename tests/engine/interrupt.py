@@ -1,0 +1,27 @@
+"""Interrupting a training run at a chosen step, as Ctrl-C would."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+
+
+@contextlib.contextmanager
+def ctrl_c_at_step(step: int) -> Iterator[None]:
+    """Ctrl-C arrives during optimizer step `step` (1-based): the steps before it ran, that one did not."""
+    calls = {"n": 0}
+    original_step = torch.optim.SGD.step
+
+    def step_then_stop(self: torch.optim.SGD, *args: object, **kwargs: object) -> object:
+        calls["n"] += 1
+        if calls["n"] == step:
+            raise KeyboardInterrupt
+        return original_step(self, *args, **kwargs)
+
+    torch.optim.SGD.step = step_then_stop  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        torch.optim.SGD.step = original_step  # type: ignore[method-assign]
