@@ -101,7 +101,11 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, help="base learning rate (optim.lr)")
     train.add_argument("--seed", type=_non_negative_int, help="runtime.seed")
     train.add_argument("--device", choices=("auto", "cpu", "cuda"), help="runtime.device")
-    train.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="runtime.precision (fp16: CUDA only)")
+    train.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        help="runtime.precision (auto: bf16 where native; fp16: CUDA only)",
+    )
     train.add_argument("--deterministic", action="store_true", default=None, help="runtime.deterministic=true")
     train.add_argument("--out", type=Path, help="run directory (default: a new folder under runtime.out_dir)")
     train.add_argument("--force", action="store_true", help="start over in an existing --out (the old one is kept)")

@@ -28,7 +28,7 @@ Normalize = Literal["channel", "pixel_mean"]
 ScheduleKind = Literal["multistep", "cosine", "onecycle", "constant"]
 StepUnit = Literal["epoch", "iteration"]
 Device = Literal["auto", "cpu", "cuda"]
-Precision = Literal["fp32", "bf16", "fp16"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
 
 class ConfigError(UserInputError):
@@ -104,9 +104,11 @@ class RuntimeConfig:
     seed: int = 0
     deterministic: bool = False
     device: Device = "auto"
-    precision: Precision = "fp32"  # bf16 autocast where the CPU or GPU supports it; fp16 (with loss scaling): CUDA
+    # auto: bf16 autocast where the hardware computes bf16 natively (AMX or AVX512-BF16, CUDA), else fp32;
+    # fp16 (with loss scaling): CUDA only. A run's saved config holds the resolved choice.
+    precision: Precision = "auto"
     compile: bool = False  # torch.compile the training step's model (the first steps then include compile time)
-    channels_last: bool = False
+    channels_last: bool = True  # oneDNN's and cuDNN's native layout for convolutions: no reorders around each one
     checkpoint_every: int = 0  # also checkpoint every N iterations inside an epoch (0: at epoch ends only)
     out_dir: str = "runs"
     eval_every: int = 1  # epochs

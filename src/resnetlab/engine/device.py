@@ -21,6 +21,22 @@ def resolve_device(name: Device) -> torch.device:
     return torch.device(name)
 
 
+def fast_bf16(device: torch.device) -> bool:
+    """Whether bf16 arithmetic runs natively here (and so faster than fp32), not merely emulated."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    capability = torch._C._cpu._get_cpu_capability()
+    return bool(capability.get("amx_bf16") or capability.get("avx512_bf16"))
+
+
+def resolve_precision(device: torch.device, precision: Precision) -> Precision:
+    if precision == "auto":
+        return "bf16" if fast_bf16(device) else "fp32"
+    return precision
+
+
 def bf16_supported(device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
@@ -30,6 +46,7 @@ def bf16_supported(device: torch.device) -> bool:
 
 def autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager[Any]:
     """bf16 or fp16 autocast for the forward pass; fp32 otherwise (only fp16 needs a gradient scaler)."""
+    precision = resolve_precision(device, precision)
     if precision == "bf16":
         if not bf16_supported(device):
             raise UserInputError(f"bf16 is not supported on {device}; use --precision fp32")

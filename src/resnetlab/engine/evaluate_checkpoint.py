@@ -5,13 +5,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import torch
-
 from resnetlab.data import batches as make_batches
 from resnetlab.data import guess_dataset, load_splits
 from resnetlab.engine.config import config_from_dict
 from resnetlab.engine.device import resolve_device
 from resnetlab.engine.evaluate import EvalResult, evaluate
+from resnetlab.engine.inference import optimize_for_inference
 from resnetlab.engine.predict import load_trained, load_trained_config
 from resnetlab.errors import UserInputError
 
@@ -19,8 +18,6 @@ from resnetlab.errors import UserInputError
 def evaluate_checkpoint(path: Path, *, data_path: str | None = None) -> tuple[EvalResult, list[str]]:
     config = config_from_dict(load_trained_config(path))
     trained = load_trained(path, resolve_device(config.runtime.device))
-    if config.runtime.channels_last:  # the same memory layout as in training, so the same arithmetic
-        trained.model.to(memory_format=torch.channels_last)
     data = config.data
     if data_path is not None:  # other data: its own kind, the run's split settings
         data = dataclasses.replace(data, path=data_path, dataset=guess_dataset(Path(data_path)))
@@ -50,7 +47,9 @@ def evaluate_checkpoint(path: Path, *, data_path: str | None = None) -> tuple[Ev
         device=device,
         channels_last=config.runtime.channels_last,
     )
-    result = evaluate(
-        trained.model, batches.epoch(0), len(trained.classes), device=device, precision=config.runtime.precision
+    # As the run evaluated it: BN folded, the run's precision and memory layout.
+    model = optimize_for_inference(
+        trained.model, precision=config.runtime.precision, channels_last=config.runtime.channels_last
     )
+    result = evaluate(model, batches.epoch(0), len(trained.classes), device=device)
     return result, trained.classes

@@ -17,19 +17,13 @@ from typing import Literal
 import torch
 from torch import nn
 
+from resnetlab.engine.device import fast_bf16, resolve_precision
 from resnetlab.engine.fold import fold_batchnorm
 
-InferencePrecision = Literal["auto", "fp32", "bf16"]
+__all__ = ["InferenceModel", "fast_bf16", "optimize_for_inference"]
 
-
-def fast_bf16(device: torch.device) -> bool:
-    """Whether bf16 arithmetic runs natively here (and so faster than fp32), not merely emulated."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type != "cpu":
-        return False
-    capability = torch._C._cpu._get_cpu_capability()
-    return bool(capability.get("amx_bf16") or capability.get("avx512_bf16"))
+InferencePrecision = Literal["auto", "fp32", "bf16", "fp16"]
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class InferenceModel(nn.Module):
@@ -64,9 +58,7 @@ def optimize_for_inference(
     if device is None:
         device = next(model.parameters()).device
     device = torch.device(device)
-    if precision == "auto":
-        precision = "bf16" if fast_bf16(device) else "fp32"
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    dtype = _DTYPES[resolve_precision(device, precision)]
     network = fold_batchnorm(model) if fold_bn else copy.deepcopy(model).eval()
     network = network.to(device=device, dtype=dtype)
     if channels_last:

@@ -14,6 +14,7 @@ from torch import nn
 from resnetlab.data.transforms import Normalization, normalization
 from resnetlab.data.views import CenterView
 from resnetlab.engine.checkpoint import load_checkpoint
+from resnetlab.engine.inference import optimize_for_inference
 from resnetlab.engine.run_dir import LAST_CHECKPOINT
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
@@ -124,6 +125,7 @@ def predict(trained: Trained, paths: Iterable[Path], *, topk: int, batch_size: i
     device = next(trained.model.parameters()).device
     classes = trained.classes
     normalize = input_normalization(trained, device)
+    model = optimize_for_inference(trained.model)  # BN folded, bf16 where native, channels_last
     k = min(topk, len(classes))
     rows: list[dict[str, Any]] = []
     paths = list(paths)
@@ -131,7 +133,7 @@ def predict(trained: Trained, paths: Iterable[Path], *, topk: int, batch_size: i
         chunk = paths[start : start + batch_size]
         images = torch.stack([decode_image(p, channels, height, width, resize) for p in chunk]).to(device)
         with torch.inference_mode():
-            probabilities = trained.model(normalize(images)).float().softmax(dim=1)
+            probabilities = model(normalize(images)).softmax(dim=1)
         top = probabilities.topk(k, dim=1)
         for path, scores, indices in zip(chunk, top.values.tolist(), top.indices.tolist(), strict=True):
             rows.append(

@@ -19,9 +19,10 @@ from tqdm import tqdm
 from resnetlab.data import BatchStream, DataSplits, FileSet, FileStream, ImageSet, batches, load_splits
 from resnetlab.engine.checkpoint import export_weights, load_checkpoint, save_checkpoint
 from resnetlab.engine.config import TrainConfig, config_to_dict, load_config, save_config
-from resnetlab.engine.device import autocast, deterministic_mode, resolve_device
+from resnetlab.engine.device import autocast, deterministic_mode, resolve_device, resolve_precision
 from resnetlab.engine.ema import WeightAverage
 from resnetlab.engine.evaluate import EvalResult, evaluate
+from resnetlab.engine.inference import optimize_for_inference
 from resnetlab.engine.optim import build_optimizer
 from resnetlab.engine.plots import plot_run
 from resnetlab.engine.run_dir import (
@@ -62,7 +63,7 @@ def train(
     config: TrainConfig, *, out: Path | None = None, force: bool = False, show_progress: bool = True
 ) -> TrainResult:
     """Start a new run of `config` in `out` (or a fresh folder under runtime.out_dir)."""
-    config = _with_absolute_paths(config)  # the saved config must still find the data from another directory
+    config = _resolved(config)
     with deterministic_mode(config.runtime.deterministic):
         setup = _prepare(config)  # everything that can fail on bad input, before anything is written
         name = f"{config.model.name}-{config.data.dataset}"
@@ -261,7 +262,7 @@ def _run(
         }
         if epoch % runtime.eval_every == 0 or iteration >= total:
             eval_batches = _stream(config, splits, eval_set, device, train=False)
-            result = evaluate(evaluated, eval_batches.epoch(0), num_classes, device=device, precision=runtime.precision)
+            result = evaluate(_for_inference(evaluated, config), eval_batches.epoch(0), num_classes, device=device)
             prefix = "val" if splits.val is not None else "test"
             record.update({f"{prefix}_{key}": value for key, value in result.summary().items()})
             if result.top1 > best_top1:
@@ -275,9 +276,7 @@ def _run(
 
     if test_result is None or splits.val is not None:
         test_batches = _stream(config, splits, splits.test, device, train=False)
-        test_result = evaluate(
-            evaluated, test_batches.epoch(0), num_classes, device=device, precision=runtime.precision
-        )
+        test_result = evaluate(_for_inference(evaluated, config), test_batches.epoch(0), num_classes, device=device)
     seconds = time.perf_counter() - started
     final = {f"test_{key}": value for key, value in test_result.summary().items()}
     log.write({"kind": "final", "iteration": iteration, "seconds": seconds, **final})
@@ -393,15 +392,24 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _with_absolute_paths(config: TrainConfig) -> TrainConfig:
+def _for_inference(model: nn.Module, config: TrainConfig) -> nn.Module:
+    """The model as `eval` and `predict` will run it (BN folded, the run's precision and layout), so the accuracy a
+    run reports is the one they reproduce."""
+    return optimize_for_inference(model, precision=config.runtime.precision, channels_last=config.runtime.channels_last)
+
+
+def _resolved(config: TrainConfig) -> TrainConfig:
+    """Paths made absolute (the saved config must find the data from any directory) and precision "auto" made
+    concrete (the record says what ran)."""
     data, runtime = config.data, config.runtime
+    precision = resolve_precision(resolve_device(runtime.device), runtime.precision)
     path = str(Path(data.path).expanduser().resolve()) if data.path is not None else None
     cache = str(Path(data.cache_dir).expanduser().resolve()) if data.cache_dir is not None else None
     out_dir = str(Path(runtime.out_dir).expanduser().resolve())
     return dataclasses.replace(
         config,
         data=dataclasses.replace(data, path=path, cache_dir=cache),
-        runtime=dataclasses.replace(runtime, out_dir=out_dir),
+        runtime=dataclasses.replace(runtime, out_dir=out_dir, precision=precision),
     )
 
 
