@@ -19,7 +19,8 @@ from torch import nn
 
 from benchmarks.harness import Variant, run_benchmark
 from resnetlab import complexity, create_model
-from resnetlab.engine.config import Precision
+from resnetlab.engine.config import OptimConfig, Precision
+from resnetlab.engine.optim import build_optimizer
 from resnetlab.engine.step import TrainStep
 
 
@@ -82,7 +83,8 @@ def fast_setup(case: Case, precision: Precision, channels_last: bool, compile: b
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
-    step = TrainStep(model, _sgd(model), device=torch.device("cpu"), precision=precision, compile=compile)
+    optimizer = build_optimizer(model, OptimConfig(lr=0.01, momentum=0.9, weight_decay=1e-4))  # fused SGD
+    step = TrainStep(model, optimizer, device=torch.device("cpu"), precision=precision, compile=compile)
     return lambda: step(images, labels)
 
 

@@ -84,6 +84,12 @@ def test_eval_prints_the_accuracy_train_reported(trained_run: Path) -> None:
     assert "  9: " in result.stdout
 
 
+def test_eval_with_flip_test_time_augmentation(trained_run: Path) -> None:
+    result = _run("eval", str(trained_run), "--view", "flip")
+    assert result.returncode == 0, result.stderr
+    assert "test accuracy" in result.stdout and "on 359 images" in result.stdout
+
+
 def test_predict_files_and_folders_with_class_names(trained_run: Path, tmp_path: Path) -> None:
     digits = load_digits()
     for index in range(3):

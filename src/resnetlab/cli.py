@@ -118,6 +118,12 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("checkpoint", type=Path, help="a .pt checkpoint or a run directory")
     evaluate.add_argument("--data", help="dataset path (default: the one the run was trained on)")
     evaluate.add_argument("--per-class", action="store_true", help="also print each class's accuracy")
+    evaluate.add_argument(
+        "--view",
+        choices=("center", "flip", "ten_crop"),
+        help="evaluation view (default: the run's data.eval_view): center is [R1]'s single view; flip averages each "
+        "image with its mirror; ten_crop ([R1] Sec. 3.4) needs a streamed folder",
+    )
     evaluate.set_defaults(run=_run_eval)
 
     predict = commands.add_parser("predict", help="classify image files, folders or glob patterns")
@@ -170,7 +176,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    result, classes = evaluate_checkpoint(args.checkpoint, data_path=args.data)
+    result, classes = evaluate_checkpoint(args.checkpoint, data_path=args.data, view=args.view)
     print(
         f"test accuracy {100 * result.top1:.2f}% (top-5 {100 * result.top5:.2f}%, loss {result.loss:.4f}) on "
         f"{result.count} images"

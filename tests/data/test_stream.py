@@ -176,3 +176,17 @@ def test_batches_arrive_on_the_gpu_and_match_the_cpu_without_augmentation() -> N
         assert torch.equal(y_gpu.cpu(), y_cpu) and torch.allclose(x_gpu.cpu(), x_cpu, atol=1e-6)
     images, _ = next(iter(stream(gpu, "cifar").epoch(0)))
     assert images.is_cuda and images.dtype == torch.float32 and images.shape == (8, 3, 4, 4)
+
+
+def test_mirrored_evaluation_follows_each_image_with_its_mirror() -> None:
+    data = make_imageset(5, side=4)
+    plain = next(iter(_stream(data, train=False).epoch(0)))[0]
+    images, labels = next(iter(_stream(data, train=False, mirrored=True).epoch(0)))
+    assert images.shape[0] == 10 and labels.shape[0] == 5
+    assert torch.equal(images[0::2], plain) and torch.equal(images[1::2], plain.flip(-1))
+
+
+def test_training_batches_are_never_mirrored_twice() -> None:
+    data = make_imageset(5, side=4)
+    images, labels = next(iter(_stream(data, train=True, mirrored=True).epoch(0)))
+    assert images.shape[0] == labels.shape[0] == 5

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from resnetlab.data.views import CenterView, ScaleAugmentation, SquareView, TenCropView, open_rgb
+from resnetlab.data.views import CenterView, MirroredView, ScaleAugmentation, SquareView, TenCropView, open_rgb
 
 
 def _striped(path: Path, width: int, height: int) -> Path:
@@ -83,3 +83,9 @@ def test_views_fail_on_files_that_are_not_images(tmp_path: Path, view: object) -
     (tmp_path / "x.jpg").write_text("no")
     with pytest.raises(Exception):  # noqa: B017 - the stream turns any failure into a skipped file
         view(str(tmp_path / "x.jpg"))  # type: ignore[operator]
+
+
+def test_mirrored_view_is_the_view_and_its_mirror(tmp_path: Path) -> None:
+    path = str(_striped(tmp_path / "s.png", 40, 30))
+    pair = MirroredView(CenterView(30, 20))(path)
+    assert pair.shape == (2, 3, 20, 20) and torch.equal(pair[1], pair[0].flip(-1))

@@ -12,7 +12,7 @@ from resnetlab.data.imageset import DataSplits, ImageSet
 from resnetlab.data.splits import plain_view
 from resnetlab.data.stream import BatchStream
 from resnetlab.data.transforms import normalization
-from resnetlab.data.views import ScaleAugmentation, TenCropView
+from resnetlab.data.views import MirroredView, ScaleAugmentation, TenCropView
 
 if TYPE_CHECKING:
     from resnetlab.engine.config import DataConfig
@@ -43,6 +43,7 @@ def batches(
             seed=seed,
             device=device,
             channels_last=channels_last,
+            mirrored=not train and config.eval_view == "flip",
         )
     normalize = normalization(config.normalize, splits.mean, splits.std, splits.pixel_mean, data.image_shape, device)
     imagenet = config.augment == "imagenet"
@@ -51,6 +52,8 @@ def batches(
         view = ScaleAugmentation(config.crop_size, (config.scale_range[0], config.scale_range[1]), config.color_jitter)
     elif not train and config.eval_view == "ten_crop":
         view = TenCropView(config.eval_resize, config.crop_size)
+    elif not train and config.eval_view == "flip":
+        view = MirroredView(plain_view(config))
     else:
         view = plain_view(config)
     lighting = None

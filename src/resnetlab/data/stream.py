@@ -36,6 +36,7 @@ class BatchStream:
         seed: int,
         device: torch.device,
         channels_last: bool = False,
+        mirrored: bool = False,
     ) -> None:
         if batch_size < 1:
             raise UserInputError(f"batch size must be >= 1, got {batch_size}")
@@ -50,6 +51,8 @@ class BatchStream:
         self.seed = seed
         self.device = device
         self.channels_last = channels_last
+        # Evaluation with flip test-time augmentation: each image followed by its mirror (2N images for N labels).
+        self.mirrored = mirrored and not train
         self._normalize = normalization(normalize, mean, std, pixel_mean, tuple(data.images.shape[1:]), device)
         # Pinned host memory lets the copy to a GPU run asynchronously; pointless (and unavailable) on CPU.
         self._pin = device.type == "cuda"
@@ -95,6 +98,8 @@ class BatchStream:
             # the mean colour; padding raw pixels would add a black one.
             rng = generator(self.seed, "augment", epoch, batch, device=self.device)
             inputs = random_crop_flip(inputs, rng, CIFAR_PAD)
+        if self.mirrored:
+            inputs = torch.stack([inputs, inputs.flip(-1)], dim=1).flatten(0, 1)
         if self.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         return inputs, labels

@@ -69,6 +69,17 @@ class TenCropView(CenterView):
         return torch.stack([TF.pil_to_tensor(view) for view in TF.ten_crop(image, [self.crop])])
 
 
+class MirroredView:
+    """A view and its mirror image (2 x C x H x W), for flip test-time augmentation."""
+
+    def __init__(self, view: CenterView | SquareView) -> None:
+        self.view = view
+
+    def __call__(self, path: str) -> torch.Tensor:
+        pixels = self.view(path)
+        return torch.stack([pixels, pixels.flip(-1)])
+
+
 class SquareView:
     """The decode of an in-memory folder (shorter side to `size`, centre square), so memory and stream agree."""
 

@@ -23,7 +23,7 @@ from resnetlab.errors import UserInputError
 Dataset = Literal["digits", "cifar10", "cifar100", "folder"]
 Augment = Literal["none", "cifar", "imagenet"]
 Storage = Literal["auto", "memory", "stream"]
-EvalView = Literal["center", "ten_crop"]
+EvalView = Literal["center", "flip", "ten_crop"]
 Normalize = Literal["channel", "pixel_mean"]
 ScheduleKind = Literal["multistep", "cosine", "onecycle", "constant"]
 StepUnit = Literal["epoch", "iteration"]
@@ -67,8 +67,9 @@ class DataConfig:
     scale_range: list[int] = field(default_factory=lambda: [256, 480])
     color_jitter: float = 0.4  # brightness, contrast and saturation factors drawn from [1 - x, 1 + x]
     lighting: float = 0.1  # std of the PCA lighting noise (AlexNet's 0.1); 0 turns it off
-    # Evaluation of streamed data: shorter side resized to eval_resize, then the centre crop_size crop, or [R1]'s
-    # "standard 10-crop testing" (corners and centre, and their flips; softmax averaged).
+    # Evaluation views. center: the image as it is (streamed data: shorter side resized to eval_resize, then the
+    # centre crop_size crop), [R1]'s single view; flip: that view and its mirror, softmax averaged (test-time
+    # augmentation, not in the papers); ten_crop (streamed data): [R1] Sec. 3.4's "standard 10-crop testing".
     eval_resize: int = 256
     eval_view: EvalView = "center"
 
@@ -81,6 +82,7 @@ class OptimConfig:
     weight_decay: float = 1e-4
     decay_bn_and_bias: bool = True  # [R1] decays every weight; False exempts BN and bias terms
     grad_clip: float | None = None  # max global gradient norm
+    fused: bool = True  # one fused kernel for the SGD update of all parameters (same arithmetic as the loop)
     label_smoothing: float = 0.0
     # An exponential moving average of the weights (and BN statistics), evaluated and exported instead of the
     # trained weights when set; e.g. 0.999 (per iteration). Not in [R1]/[R2].

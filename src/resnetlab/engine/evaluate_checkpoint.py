@@ -7,7 +7,7 @@ from pathlib import Path
 
 from resnetlab.data import batches as make_batches
 from resnetlab.data import guess_dataset, load_splits
-from resnetlab.engine.config import config_from_dict
+from resnetlab.engine.config import EvalView, config_from_dict
 from resnetlab.engine.device import resolve_device
 from resnetlab.engine.evaluate import EvalResult, evaluate
 from resnetlab.engine.inference import optimize_for_inference
@@ -15,7 +15,10 @@ from resnetlab.engine.predict import load_trained, load_trained_config
 from resnetlab.errors import UserInputError
 
 
-def evaluate_checkpoint(path: Path, *, data_path: str | None = None) -> tuple[EvalResult, list[str]]:
+def evaluate_checkpoint(
+    path: Path, *, data_path: str | None = None, view: EvalView | None = None
+) -> tuple[EvalResult, list[str]]:
+    """`view` overrides the run's data.eval_view (e.g. "flip" for test-time augmentation)."""
     config = config_from_dict(load_trained_config(path))
     trained = load_trained(path, resolve_device(config.runtime.device))
     data = config.data
@@ -23,6 +26,8 @@ def evaluate_checkpoint(path: Path, *, data_path: str | None = None) -> tuple[Ev
         data = dataclasses.replace(data, path=data_path, dataset=guess_dataset(Path(data_path)))
         if data.dataset != "folder":  # folder-only settings of the run do not apply to CIFAR or digits
             data = dataclasses.replace(data, augment="none", storage="auto", eval_view="center")
+    if view is not None:
+        data = dataclasses.replace(data, eval_view=view)
     splits = load_splits(data)
     if list(splits.test.classes) != trained.classes:
         raise UserInputError(
