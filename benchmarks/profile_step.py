@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=25)
     args = parser.parse_args(argv)
     module = train_step if args.kind == "train" else inference
-    cases = {**module.CASES, **module.TINY}
+    cases = {**module.TINY, **module.CASES}  # a full-size case wins over a tiny one of the same name
     if args.case not in cases:
         parser.error(f"unknown case {args.case!r}; one of {', '.join(sorted(cases))}")
     variants = {v.name: v for v in module.variants(cases[args.case])}  # type: ignore[attr-defined]
