@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -80,7 +81,10 @@ def fast_setup(case: Case, options: dict[str, Any]) -> Callable[[], Any]:
 
 
 def variants(case: Case) -> list[Variant]:
-    flops = 2 * complexity(create_model(case.model), (3, case.size, case.size)).macs * case.batch
+    @functools.cache
+    def flops() -> float:
+        return 2 * complexity(create_model(case.model), (3, case.size, case.size)).macs * case.batch
+
     found = [Variant("reference", lambda: reference_setup(case), flops, "fp32", "fp32, NCHW, eager, no_grad")]
     for name, options in FAST_VARIANTS:
         dtype = "bf16" if options["precision"] == "bf16" else "fp32"

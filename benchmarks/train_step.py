@@ -8,6 +8,7 @@ a standard SGD step) against resnetlab's TrainStep with each fast-path option ad
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -89,8 +90,11 @@ def fast_setup(case: Case, precision: Precision, channels_last: bool, compile: b
 
 
 def variants(case: Case) -> list[Variant]:
-    macs = complexity(create_model(case.model, num_classes=case.classes), (3, case.size, case.size)).macs
-    flops = 3 * 2 * macs * case.batch  # forward + backward (twice the forward's arithmetic)
+    @functools.cache
+    def flops() -> float:  # forward + backward (twice the forward's arithmetic)
+        macs = complexity(create_model(case.model, num_classes=case.classes), (3, case.size, case.size)).macs
+        return 3 * 2 * macs * case.batch
+
     found = [Variant("reference", lambda: reference_setup(case), flops, "fp32", "fp32, NCHW, eager")]
     for name, precision, channels_last, compile in FAST_VARIANTS:
         found.append(
