@@ -47,7 +47,11 @@ FAST_VARIANTS: list[tuple[str, dict[str, Any]]] = [
     ("fold_bn+channels_last+bf16", {"precision": "bf16", "channels_last": True, "fold_bn": True}),
     (
         "fold_bn+channels_last+bf16+compile",
-        {"precision": "bf16", "channels_last": True, "fold_bn": True, "compile": True},
+        {"precision": "bf16", "channels_last": True, "fold_bn": True, "compile": True, "freeze": False},
+    ),
+    (
+        "fold_bn+channels_last+bf16+compile+freeze",
+        {"precision": "bf16", "channels_last": True, "fold_bn": True, "compile": True, "freeze": True},
     ),
 ]
 

@@ -90,6 +90,14 @@ def test_eval_with_flip_test_time_augmentation(trained_run: Path) -> None:
     assert "test accuracy" in result.stdout and "on 359 images" in result.stdout
 
 
+def test_eval_compiled_with_frozen_weights_agrees_with_eager(trained_run: Path) -> None:
+    reported = json.loads((trained_run / "test_metrics.json").read_text())["top1"]
+    result = _run("eval", str(trained_run), "--compile")
+    assert result.returncode == 0, result.stderr
+    compiled = float(result.stdout.split("test accuracy ")[1].split("%")[0])
+    assert abs(compiled - 100 * reported) <= 100 * 2 / 359  # bf16 rounding may flip an image or two
+
+
 def test_predict_files_and_folders_with_class_names(trained_run: Path, tmp_path: Path) -> None:
     digits = load_digits()
     for index in range(3):

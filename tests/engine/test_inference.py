@@ -24,6 +24,7 @@ def _trained_like(name: str) -> torch.nn.Module:
         {"precision": "fp32", "channels_last": False, "fold_bn": False},
         {"precision": "fp32", "channels_last": True, "fold_bn": True},
         {"precision": "bf16", "channels_last": True, "fold_bn": True},
+        {"precision": "bf16", "channels_last": True, "fold_bn": True, "compile": True},
     ],
 )
 def test_the_optimised_model_takes_fp32_nchw_and_gives_the_same_logits(options: dict[str, object]) -> None:

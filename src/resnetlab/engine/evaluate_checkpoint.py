@@ -16,9 +16,10 @@ from resnetlab.errors import UserInputError
 
 
 def evaluate_checkpoint(
-    path: Path, *, data_path: str | None = None, view: EvalView | None = None
+    path: Path, *, data_path: str | None = None, view: EvalView | None = None, compile: bool = False
 ) -> tuple[EvalResult, list[str]]:
-    """`view` overrides the run's data.eval_view (e.g. "flip" for test-time augmentation)."""
+    """`view` overrides the run's data.eval_view (e.g. "flip" for test-time augmentation); `compile` runs the model
+    through torch.compile with frozen weights (pays off on large test sets: compiling takes seconds to minutes)."""
     config = config_from_dict(load_trained_config(path))
     trained = load_trained(path, resolve_device(config.runtime.device))
     data = config.data
@@ -54,7 +55,7 @@ def evaluate_checkpoint(
     )
     # As the run evaluated it: BN folded, the run's precision and memory layout.
     model = optimize_for_inference(
-        trained.model, precision=config.runtime.precision, channels_last=config.runtime.channels_last
+        trained.model, precision=config.runtime.precision, channels_last=config.runtime.channels_last, compile=compile
     )
     result = evaluate(model, batches.epoch(0), len(trained.classes), device=device)
     return result, trained.classes

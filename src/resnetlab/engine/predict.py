@@ -119,13 +119,15 @@ def decode_image(path: Path, channels: int, height: int, width: int, resize: int
     return data.view(height, width, channels).permute(2, 0, 1).contiguous()
 
 
-def predict(trained: Trained, paths: Iterable[Path], *, topk: int, batch_size: int = 64) -> list[dict[str, Any]]:
+def predict(
+    trained: Trained, paths: Iterable[Path], *, topk: int, batch_size: int = 64, compile: bool = False
+) -> list[dict[str, Any]]:
     channels, height, width = trained.checkpoint["preprocess"]["input_size"]
     resize = trained.checkpoint["preprocess"].get("resize")
     device = next(trained.model.parameters()).device
     classes = trained.classes
     normalize = input_normalization(trained, device)
-    model = optimize_for_inference(trained.model)  # BN folded, bf16 where native, channels_last
+    model = optimize_for_inference(trained.model, compile=compile)  # BN folded, bf16 where native, channels_last
     k = min(topk, len(classes))
     rows: list[dict[str, Any]] = []
     paths = list(paths)
