@@ -35,3 +35,52 @@ def test_a_benchmark_runs_at_tiny_size_and_reports_every_variant(module: str, ex
     assert "reference" in completed.stdout and "results: " in completed.stdout
     payload = json.loads(out.read_text())
     assert payload["machine"]["torch"] and payload["command"][2] == module
+
+
+def _fake_run(run_dir: Path, accuracies: list[float], seconds: float = 60.0) -> Path:
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text(
+        "model: {name: cifar_resnet20}\nschedule: {kind: cosine, unit: epoch, length: 4}\n"
+        "runtime: {precision: bf16, channels_last: true}\n"
+    )
+    records = [{"kind": "iteration", "iteration": 1, "epoch": 0}]
+    for epoch, top1 in enumerate(accuracies, start=1):
+        records.append({"kind": "epoch", "epoch": epoch, "seconds": seconds * epoch, "test_top1": top1})
+    records.append(records[-1])  # an epoch record repeated by a resume counts once
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return run_dir
+
+
+def test_time_to_accuracy_reports_when_each_threshold_was_first_reached(tmp_path: Path) -> None:
+    run_dir = _fake_run(tmp_path / "run", [0.80, 0.905, 0.89, 0.91])
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.time_to_accuracy",
+            str(run_dir),
+            "--thresholds",
+            "90",
+            "91.25",
+            "--every",
+            "2",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stderr
+    out = completed.stdout
+    assert "4 epochs done" in out and "final test accuracy 91.00%, best 91.00%" in out
+    assert "| 90.00% | 2 | 3.0 |" in out  # epochs 1 and 2 took 60 s and 120 s
+    assert "| 91.25% | not reached (best 91.00%, 0.25 points short) | |" in out
+    assert "| 2 | 3.0 | 90.50% |" in out and "| 4 | 10.0 | 91.00% |" in out and "| 3 |" not in out
+
+
+def test_time_to_accuracy_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.time_to_accuracy", str(tmp_path)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert completed.returncode == 2
+    assert "is not a run directory (no metrics.jsonl)" in completed.stderr
+    assert "Traceback" not in completed.stderr
