@@ -42,12 +42,14 @@ CASES = {
 }
 TINY = {"cifar_resnet20": Case("cifar_resnet20", "cifar_resnet20", lambda: create_model("cifar_resnet20"), 8, 32, 10)}
 
-# (name, precision, channels_last, compile): the reference first, then one option added at a time.
-FAST_VARIANTS: list[tuple[str, Precision, bool, bool]] = [
-    ("channels_last", "fp32", True, False),
-    ("bf16", "bf16", False, False),
-    ("bf16+channels_last", "bf16", True, False),
-    ("bf16+channels_last+compile", "bf16", True, True),
+# (name, precision, channels_last, compile, fused SGD): the reference first, then one option added at a time, and the
+# default without the fused optimizer step (the option optim.fused switches off).
+FAST_VARIANTS: list[tuple[str, Precision, bool, bool, bool]] = [
+    ("channels_last", "fp32", True, False, True),
+    ("bf16", "bf16", False, False, True),
+    ("bf16+channels_last", "bf16", True, False, True),
+    ("bf16+channels_last+compile", "bf16", True, True, True),
+    ("bf16+channels_last+unfused_sgd", "bf16", True, False, False),
 ]
 
 
@@ -77,14 +79,14 @@ def reference_setup(case: Case) -> Callable[[], Any]:
     return step
 
 
-def fast_setup(case: Case, precision: Precision, channels_last: bool, compile: bool) -> Callable[[], Any]:
+def fast_setup(case: Case, precision: Precision, channels_last: bool, compile: bool, fused: bool) -> Callable[[], Any]:
     torch.manual_seed(0)
     model = create_model(case.model, num_classes=case.classes).train()
     images, labels = _inputs(case)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
-    optimizer = build_optimizer(model, OptimConfig(lr=0.01, momentum=0.9, weight_decay=1e-4))  # fused SGD
+    optimizer = build_optimizer(model, OptimConfig(lr=0.01, momentum=0.9, weight_decay=1e-4, fused=fused))
     step = TrainStep(model, optimizer, device=torch.device("cpu"), precision=precision, compile=compile)
     return lambda: step(images, labels)
 
@@ -96,11 +98,11 @@ def variants(case: Case) -> list[Variant]:
         return 3 * 2 * macs * case.batch
 
     found = [Variant("reference", lambda: reference_setup(case), flops, "fp32", "fp32, NCHW, eager")]
-    for name, precision, channels_last, compile in FAST_VARIANTS:
+    for name, precision, channels_last, compile, fused in FAST_VARIANTS:
         found.append(
             Variant(
                 name,
-                lambda p=precision, c=channels_last, k=compile: fast_setup(case, p, c, k),  # type: ignore[misc]
+                lambda p=precision, c=channels_last, k=compile, f=fused: fast_setup(case, p, c, k, f),  # type: ignore[misc]
                 flops,
                 precision,
             )
