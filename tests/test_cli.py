@@ -90,7 +90,7 @@ def test_eval_with_flip_test_time_augmentation(trained_run: Path) -> None:
     assert "test accuracy" in result.stdout and "on 359 images" in result.stdout
 
 
-def test_eval_compiled_with_frozen_weights_agrees_with_eager(trained_run: Path) -> None:
+def test_eval_compiled_agrees_with_eager(trained_run: Path) -> None:
     reported = json.loads((trained_run / "test_metrics.json").read_text())["top1"]
     result = _run("eval", str(trained_run), "--compile")
     assert result.returncode == 0, result.stderr

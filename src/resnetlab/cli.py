@@ -142,7 +142,7 @@ def _add_compile_flag(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--compile",
         action="store_true",
-        help="torch.compile the model with frozen weights: faster per image, but compiling takes seconds to minutes",
+        help="torch.compile the model: faster per image, but compiling takes seconds to minutes",
     )
 
 

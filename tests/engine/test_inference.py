@@ -25,6 +25,7 @@ def _trained_like(name: str) -> torch.nn.Module:
         {"precision": "fp32", "channels_last": True, "fold_bn": True},
         {"precision": "bf16", "channels_last": True, "fold_bn": True},
         {"precision": "bf16", "channels_last": True, "fold_bn": True, "compile": True},
+        {"precision": "bf16", "channels_last": True, "fold_bn": True, "compile": True, "freeze": True},
     ],
 )
 def test_the_optimised_model_takes_fp32_nchw_and_gives_the_same_logits(options: dict[str, object]) -> None:

@@ -19,7 +19,7 @@ def evaluate_checkpoint(
     path: Path, *, data_path: str | None = None, view: EvalView | None = None, compile: bool = False
 ) -> tuple[EvalResult, list[str]]:
     """`view` overrides the run's data.eval_view (e.g. "flip" for test-time augmentation); `compile` runs the model
-    through torch.compile with frozen weights (pays off on large test sets: compiling takes seconds to minutes)."""
+    through torch.compile (pays off on large test sets: compiling takes seconds to minutes)."""
     config = config_from_dict(load_trained_config(path))
     trained = load_trained(path, resolve_device(config.runtime.device))
     data = config.data

@@ -5,9 +5,9 @@ What it does, each switchable, each measured in benchmarks/inference.py:
 - channels_last memory layout (oneDNN's native layout on CPUs: no reorders around every convolution);
 - bf16 weights and activations where the hardware computes bf16 natively (AMX or AVX512-BF16 on x86, CUDA),
   instead of autocast, which would cast every weight on every call (what makes batch-1 latency slow);
-- optionally torch.compile (Inductor fuses the ReLUs and additions into the convolutions' epilogues), by default
-  with Inductor's freezing: the weights become constants, so oneDNN's weight reorders (prepacking) are done once at
-  compile time instead of on every call.
+- optionally torch.compile (Inductor fuses the ReLUs and additions into the convolutions' epilogues), optionally with
+  Inductor's freezing (the weights become constants and are prepacked for oneDNN at compile time). Freezing is off by
+  default: on this project's Zen 4 test machine it measured no faster and used more memory (docs/performance.md).
 The returned module takes the usual fp32 NCHW batch and returns fp32 logits.
 """
 
@@ -50,7 +50,7 @@ def optimize_for_inference(
     channels_last: bool = True,
     fold_bn: bool = True,
     compile: bool = False,
-    freeze: bool = True,
+    freeze: bool = False,
     device: torch.device | str | None = None,
 ) -> InferenceModel:
     """A copy of `model` for inference only (the original is untouched).
