@@ -17,7 +17,7 @@ import torchvision
 from torch import nn
 
 from benchmarks.harness import Variant, run_benchmark
-from resnetlab import complexity, create_model, optimize_for_inference
+from resnetlab import complexity, create_model, optimize_for_inference, quantize_int8
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,21 @@ def fast_setup(case: Case, options: dict[str, Any]) -> Callable[[], Any]:
     return run
 
 
+def int8_setup(case: Case) -> Callable[[], Any]:
+    """resnetlab.quantize_int8, calibrated on random images: its speed only (its accuracy: `resnetlab eval
+    RUN --precision int8` against `--precision fp32` on a trained run)."""
+    torch.manual_seed(0)
+    calibration = [torch.randn(8, 3, case.size, case.size, generator=torch.Generator().manual_seed(i)) for i in (1, 2)]
+    model = quantize_int8(create_model(case.model).eval(), calibration)
+    images = _images(case)
+
+    def run() -> torch.Tensor:
+        with torch.inference_mode():
+            return model(images)
+
+    return run
+
+
 def variants(case: Case) -> list[Variant]:
     @functools.cache
     def flops() -> float:
@@ -93,6 +108,7 @@ def variants(case: Case) -> list[Variant]:
     for name, options in FAST_VARIANTS:
         dtype = "bf16" if options["precision"] == "bf16" else "fp32"
         found.append(Variant(name, lambda o=options: fast_setup(case, o), flops, dtype))  # type: ignore[misc]
+    found.append(Variant("int8", lambda: int8_setup(case), flops, "int8", "static PTQ, x86; opt-in: changes results"))
     return found
 
 

@@ -98,6 +98,15 @@ def test_eval_compiled_agrees_with_eager(trained_run: Path) -> None:
     assert abs(compiled - 100 * reported) <= 100 * 2 / 359  # bf16 rounding may flip an image or two
 
 
+def test_eval_in_int8_stays_near_the_reported_accuracy(trained_run: Path) -> None:
+    reported = json.loads((trained_run / "test_metrics.json").read_text())["top1"]
+    result = _run("eval", str(trained_run), "--precision", "int8")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("Warning") == 0  # the quantization flow's deprecation notices stay silent
+    quantized = float(result.stdout.split("test accuracy ")[1].split("%")[0])
+    assert abs(quantized - 100 * reported) <= 3.0
+
+
 def test_predict_files_and_folders_with_class_names(trained_run: Path, tmp_path: Path) -> None:
     digits = load_digits()
     for index in range(3):

@@ -2,6 +2,7 @@
 
 from resnetlab.analysis import Complexity, complexity
 from resnetlab.engine.inference import optimize_for_inference
+from resnetlab.engine.quantize import quantize_int8
 from resnetlab.models import ResNet, ResNetSpec, UnknownModelError, create_model, list_models
 
 __version__ = "0.1.0"
@@ -16,4 +17,5 @@ __all__ = [
     "create_model",
     "list_models",
     "optimize_for_inference",
+    "quantize_int8",
 ]
