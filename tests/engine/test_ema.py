@@ -39,6 +39,8 @@ def test_a_run_with_ema_evaluates_and_exports_the_average(tiny_config: TrainConf
     result = train(_with_ema(tiny_config), out=tmp_path / "run", show_progress=False)
     checkpoint = load_checkpoint(result.run_dir / "last.pt")
     assert {"trained_model", "average"} <= set(checkpoint)
+    assert set(checkpoint["average"]) == {"n_averaged"}  # the averaged weights are stored once, as "model"
+    assert checkpoint["average"]["n_averaged"].item() == checkpoint["progress"]["iteration"]
     trained, averaged = checkpoint["trained_model"]["fc.weight"], checkpoint["model"]["fc.weight"]
     assert not torch.equal(trained, averaged)
     again, _ = evaluate_checkpoint(result.run_dir)
@@ -55,3 +57,4 @@ def test_a_run_with_ema_resumes_to_the_same_average(tiny_config: TrainConfig, tm
     a, b = (load_checkpoint(r.run_dir / "last.pt") for r in (full, resumed))
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
     assert all(torch.equal(a["trained_model"][k], b["trained_model"][k]) for k in a["trained_model"])
+    assert torch.equal(a["average"]["n_averaged"], b["average"]["n_averaged"])

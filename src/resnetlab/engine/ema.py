@@ -26,7 +26,11 @@ class WeightAverage:
         self._averaged.update_parameters(model)
 
     def state_dict(self) -> dict[str, Any]:
-        return self._averaged.state_dict()
+        """The number of updates only: the averaged weights are `module`'s, which a checkpoint already holds once
+        (as the weights that eval and predict use)."""
+        return {"n_averaged": self._averaged.n_averaged.clone()}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self._averaged.load_state_dict(state)
+    def load_state_dict(self, state: dict[str, Any], weights: dict[str, Any]) -> None:
+        """Restore from `state_dict()` and the averaged weights (`module.state_dict()`) saved beside it."""
+        self.module.load_state_dict(weights)
+        self._averaged.n_averaged.copy_(state["n_averaged"])

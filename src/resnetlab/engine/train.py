@@ -156,7 +156,7 @@ def _run(
         model.load_state_dict(checkpoint.get("trained_model", checkpoint["model"]))
         optimizer.load_state_dict(checkpoint["optimizer"])
         if average is not None:
-            average.load_state_dict(checkpoint["average"])
+            average.load_state_dict(checkpoint["average"], checkpoint["model"])
         if "scaler" in checkpoint:
             step.scaler.load_state_dict(checkpoint["scaler"])
         progress = checkpoint["progress"]
