@@ -141,7 +141,43 @@ def _build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     _add_compile_flag(predict)
     predict.set_defaults(run=_run_predict)
+    experiment = commands.add_parser("experiment", help="run one of the papers' experiments (resumable)")
+    experiment.add_argument("name", choices=("degradation",), help="degradation: [R1] Fig. 6, plain vs ResNet")
+    experiment.add_argument(
+        "--budget",
+        choices=("smoke", "quick", "paper"),
+        default="quick",
+        help="paper: the papers' recipes; quick: shortened to about an hour on 2 cores; smoke: seconds, digits",
+    )
+    experiment.add_argument("--data", help="CIFAR-10: pickle folder or class-per-folder tree (quick and paper)")
+    experiment.add_argument(
+        "--out", type=Path, help="experiment folder (default: runs/experiments/NAME-BUDGET); run again to continue"
+    )
+    experiment.add_argument("--seeds", type=_positive_int, default=1, help="runs per network; tables show the median")
+    experiment.add_argument("--progress", action="store_true", help="a progress bar per training run")
+    experiment.set_defaults(run=_run_experiment)
     return parser
+
+
+def _run_experiment(args: argparse.Namespace) -> int:
+    from resnetlab.experiments import run
+
+    out = args.out or Path("runs") / "experiments" / f"{args.name}-{args.budget}"
+    command = f"resnetlab experiment {args.name} --budget {args.budget}"
+    command += f" --data {args.data}" if args.data else ""
+    command += f" --seeds {args.seeds}" if args.seeds > 1 else ""
+    command += f" --out {args.out}" if args.out else ""
+    summary = run(
+        args.name,
+        budget=args.budget,
+        data=args.data,
+        out=out,
+        seeds=args.seeds,
+        command=command,
+        show_progress=args.progress,
+    )
+    print(f"summary: {summary}")
+    return 0
 
 
 def _add_compile_flag(command: argparse.ArgumentParser) -> None:

@@ -1,0 +1,53 @@
+"""The papers' experiments as commands: each plans ordinary training runs, runs them (resumably) and writes its
+figures, tables and summary.md beside them. `resnetlab experiment NAME --budget smoke|quick|paper`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Protocol, cast
+
+from resnetlab.errors import UserInputError
+from resnetlab.experiments import degradation
+from resnetlab.experiments.budget import BUDGETS, Budget
+from resnetlab.experiments.runner import FinishedRun, PlannedRun, run_experiment
+from resnetlab.experiments.summary import Context, write_results
+
+__all__ = ["BUDGETS", "EXPERIMENTS", "Budget", "run"]
+
+
+class Experiment(Protocol):
+    TITLE: str
+
+    def plan(self, budget: Budget) -> list[PlannedRun]: ...
+
+    def summarize(self, context: Context, finished: Sequence[FinishedRun]) -> str: ...
+
+
+EXPERIMENTS: dict[str, ModuleType] = {"degradation": degradation}
+
+
+def run(
+    name: str,
+    *,
+    budget: Budget,
+    data: str | None,
+    out: Path,
+    seeds: int = 1,
+    command: str = "",
+    show_progress: bool = False,
+) -> Path:
+    """Run (or continue) experiment `name` in `out`; returns the path of its summary.md."""
+    if name not in EXPERIMENTS:
+        raise UserInputError(f"unknown experiment {name!r}; one of: {', '.join(sorted(EXPERIMENTS))}")
+    experiment = cast(Experiment, EXPERIMENTS[name])
+    planned = experiment.plan(budget)
+    finished = run_experiment(
+        name, planned, budget=budget, data=data, out=out, seeds=seeds, show_progress=show_progress
+    )
+    context = Context(name, experiment.TITLE, budget, data, seeds, command or f"resnetlab experiment {name}", out)
+    write_results(context, finished)
+    summary = out / "summary.md"
+    summary.write_text(experiment.summarize(context, finished))
+    return summary

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from resnetlab.cli import main
+from resnetlab.engine.train import TrainingInterruptedError
+from resnetlab.errors import UserInputError
+from resnetlab.experiments import run
+from tests.engine.interrupt import ctrl_c_at_step
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESNETLAB_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("degradation") / "smoke"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RESNETLAB_CACHE", str(out.parent / "cache"))
+        run("degradation", budget="smoke", data=None, out=out)
+    return out
+
+
+def test_smoke_trains_each_network_and_writes_the_figure_table_and_claims(smoke: Path) -> None:
+    results = json.loads((smoke / "results.json").read_text())
+    assert [r["label"] for r in results["runs"]] == ["plain-20", "plain-32", "ResNet-20", "ResNet-32"]
+    assert all(0 <= r["test_error"] <= 1 and 0 <= r["final_train_error"] <= 1 for r in results["runs"])
+    summary = (smoke / "summary.md").read_text()
+    assert "budget: **smoke**, 6 iterations per run" in summary
+    assert "![error against iterations" in summary and (smoke / "degradation.png").stat().st_size > 10_000
+    assert "| 20 |" in summary and "| 32 |" in summary and "| 8.75% |" in summary  # [R1] Table 6 beside ours
+    assert "Deeper plain nets have higher training error (the degradation problem): **" in summary
+
+
+def test_running_again_skips_finished_runs(smoke: Path) -> None:
+    finished = {p: p.stat().st_mtime_ns for p in smoke.glob("*/test_metrics.json")}
+    run("degradation", budget="smoke", data=None, out=smoke)
+    assert {p: p.stat().st_mtime_ns for p in smoke.glob("*/test_metrics.json")} == finished
+
+
+def test_an_interrupted_experiment_continues_where_it_stopped(tmp_path: Path) -> None:
+    out = tmp_path / "cut"
+    # Step 9 of the experiment is the 3rd step of its second run (6 steps each), after that run's checkpoint at 2.
+    with ctrl_c_at_step(9), pytest.raises(TrainingInterruptedError):
+        run("degradation", budget="smoke", data=None, out=out)
+    assert (out / "plain-20-seed0" / "test_metrics.json").exists()
+    assert (out / "plain-32-seed0" / "last.pt").exists() and not (out / "plain-32-seed0" / "test_metrics.json").exists()
+    first = (out / "plain-20-seed0" / "test_metrics.json").stat().st_mtime_ns
+    run("degradation", budget="smoke", data=None, out=out)
+    assert (out / "plain-20-seed0" / "test_metrics.json").stat().st_mtime_ns == first  # not trained again
+    records = [json.loads(line) for line in (out / "plain-32-seed0" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in records if r["kind"] == "iteration"] == [2, 4, 6]  # resumed, not restarted
+    assert len(json.loads((out / "results.json").read_text())["runs"]) == 4
+
+
+def test_another_budget_in_the_same_folder_is_refused(smoke: Path) -> None:
+    with pytest.raises(UserInputError, match="holds another experiment: budget 'smoke' \\(not 'quick'\\)"):
+        run("degradation", budget="quick", data=str(smoke), out=smoke)
+
+
+def test_quick_budget_needs_data(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match="the quick budget trains on CIFAR-10: give its path with --data"):
+        run("degradation", budget="quick", data=None, out=tmp_path / "x")
+
+
+def test_cli_runs_an_experiment_and_prints_the_summary(smoke: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["experiment", "degradation", "--budget", "smoke", "--out", str(smoke)]) == 0
+    assert capsys.readouterr().out.strip() == f"summary: {smoke / 'summary.md'}"
+    assert "command: `resnetlab experiment degradation --budget smoke --out " in (smoke / "summary.md").read_text()
+
+
+def test_cli_refuses_an_unknown_experiment(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["experiment", "degredation"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'degredation'" in capsys.readouterr().err
