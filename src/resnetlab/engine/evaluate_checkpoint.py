@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -11,13 +12,12 @@ from torch import nn
 
 from resnetlab.data import batches as make_batches
 from resnetlab.data import guess_dataset, load_splits
-from resnetlab.data.fileset import FileSet
-from resnetlab.data.imageset import DataSplits, ImageSet, generator
-from resnetlab.engine.config import DataConfig, EvalView, config_from_dict
+from resnetlab.data.imageset import DataSplits, generator
+from resnetlab.engine.config import DataConfig, EvalView, TrainConfig, config_from_dict
 from resnetlab.engine.device import resolve_device
 from resnetlab.engine.evaluate import EvalResult, evaluate
 from resnetlab.engine.inference import optimize_for_inference
-from resnetlab.engine.predict import load_trained, load_trained_config
+from resnetlab.engine.predict import Trained, load_trained, load_trained_config
 from resnetlab.engine.quantize import quantize_int8
 from resnetlab.errors import UserInputError
 
@@ -25,19 +25,25 @@ EvalPrecision = Literal["auto", "fp32", "bf16", "fp16", "int8"]
 CALIBRATION_IMAGES = 512  # enough to settle the activation ranges of a ResNet (int8 only)
 
 
-def evaluate_checkpoint(
-    path: Path,
-    *,
-    data_path: str | None = None,
-    view: EvalView | None = None,
-    compile: bool = False,
-    precision: EvalPrecision | None = None,
-) -> tuple[EvalResult, list[str]]:
-    """`view` overrides the run's data.eval_view (e.g. "flip" for test-time augmentation); `compile` runs the model
-    through torch.compile (pays off on large test sets: compiling takes seconds to minutes); `precision` overrides the
-    run's, "int8" quantizes the model, calibrated on training images (CPU only)."""
+@dataclass(frozen=True)
+class TrainedOnData:
+    """A trained model with the data it is to see, normalised with the statistics it was trained with."""
+
+    config: TrainConfig
+    trained: Trained
+    data: DataConfig
+    splits: DataSplits
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.trained.model.parameters()).device
+
+
+def open_trained(
+    path: Path, device: torch.device, *, data_path: str | None = None, view: EvalView | None = None
+) -> TrainedOnData:
+    """The checkpoint (or run directory) at `path` and its data (or other data with the same classes)."""
     config = config_from_dict(load_trained_config(path))
-    device = torch.device("cpu") if precision == "int8" else resolve_device(config.runtime.device)
     trained = load_trained(path, device)
     data = config.data
     if data_path is not None:  # other data: its own kind, the run's split settings
@@ -60,10 +66,40 @@ def evaluate_checkpoint(
         std=tuple(preprocess["std"]),
         pixel_mean=trained.checkpoint["pixel_mean"],
     )
+    return TrainedOnData(config, trained, data, trained_statistics)
+
+
+def sample_images(opened: TrainedOnData, split: Literal["train", "test"], count: int, purpose: str) -> torch.Tensor:
+    """A random sample of `count` images of one split (seeded by the run's seed and `purpose`), single view, on the
+    CPU, as the model sees them at evaluation: a class-sorted folder's first images would all be of one class."""
+    images = opened.splits.train if split == "train" else opened.splits.test
+    seed = opened.config.runtime.seed
+    chosen = torch.randperm(len(images), generator=generator(purpose, seed))[:count]
+    single_view = dataclasses.replace(opened.data, eval_view="center")
+    stream = make_batches(
+        single_view, opened.splits, images.subset(chosen), train=False, seed=seed, device=torch.device("cpu")
+    )
+    return torch.cat([batch for batch, _ in stream.epoch(0)])
+
+
+def evaluate_checkpoint(
+    path: Path,
+    *,
+    data_path: str | None = None,
+    view: EvalView | None = None,
+    compile: bool = False,
+    precision: EvalPrecision | None = None,
+) -> tuple[EvalResult, list[str]]:
+    """`view` overrides the run's data.eval_view (e.g. "flip" for test-time augmentation); `compile` runs the model
+    through torch.compile (pays off on large test sets: compiling takes seconds to minutes); `precision` overrides the
+    run's, "int8" quantizes the model, calibrated on training images (CPU only)."""
+    config = config_from_dict(load_trained_config(path))
+    device = torch.device("cpu") if precision == "int8" else resolve_device(config.runtime.device)
+    opened = open_trained(path, device, data_path=data_path, view=view)
     batches = make_batches(
-        data,
-        trained_statistics,
-        splits.test,
+        opened.data,
+        opened.splits,
+        opened.splits.test,
         train=False,
         seed=config.runtime.seed,
         device=device,
@@ -71,29 +107,17 @@ def evaluate_checkpoint(
     )
     model: nn.Module
     if precision == "int8":
-        calibration = _calibration_images(data, trained_statistics, splits.train, config.runtime.seed)
-        model = quantize_int8(trained.model, calibration, channels_last=config.runtime.channels_last)
+        calibration = [sample_images(opened, "train", CALIBRATION_IMAGES, "int8-calibration")]
+        model = quantize_int8(opened.trained.model, calibration, channels_last=config.runtime.channels_last)
         if compile:
             model = torch.compile(model, dynamic=False)  # type: ignore[assignment]
     else:
         # As the run evaluated it: BN folded, the run's precision (unless overridden) and memory layout.
         model = optimize_for_inference(
-            trained.model,
+            opened.trained.model,
             precision=precision or config.runtime.precision,
             channels_last=config.runtime.channels_last,
             compile=compile,
         )
-    result = evaluate(model, batches.epoch(0), len(trained.classes), device=device)
-    return result, trained.classes
-
-
-def _calibration_images(
-    data: DataConfig, statistics: DataSplits, train: ImageSet | FileSet, seed: int
-) -> list[torch.Tensor]:
-    """A random sample of the training split (not the test images), as the model sees them at evaluation."""
-    chosen = torch.randperm(len(train), generator=generator("int8-calibration", seed))[:CALIBRATION_IMAGES]
-    single_view = dataclasses.replace(data, eval_view="center")
-    stream = make_batches(
-        single_view, statistics, train.subset(chosen), train=False, seed=seed, device=torch.device("cpu")
-    )
-    return [images for images, _ in stream.epoch(0)]
+    result = evaluate(model, batches.epoch(0), len(opened.trained.classes), device=device)
+    return result, opened.trained.classes
