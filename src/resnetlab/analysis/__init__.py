@@ -1,5 +1,6 @@
-"""Measuring networks: parameters, MACs and activation memory."""
+"""Measuring networks: parameters, MACs, activation memory and layer responses."""
 
 from resnetlab.analysis.complexity import Complexity, PartComplexity, complexity, stage_complexity
+from resnetlab.analysis.responses import LayerResponse, layer_responses
 
-__all__ = ["Complexity", "PartComplexity", "complexity", "stage_complexity"]
+__all__ = ["Complexity", "LayerResponse", "PartComplexity", "complexity", "layer_responses", "stage_complexity"]
