@@ -142,7 +142,11 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_compile_flag(predict)
     predict.set_defaults(run=_run_predict)
     experiment = commands.add_parser("experiment", help="run one of the papers' experiments (resumable)")
-    experiment.add_argument("name", choices=("degradation",), help="degradation: [R1] Fig. 6, plain vs ResNet")
+    experiment.add_argument(
+        "name",
+        choices=("degradation", "responses"),
+        help="degradation: [R1] Fig. 6, plain nets vs ResNets; responses: [R1] Fig. 7, layer response magnitudes",
+    )
     experiment.add_argument(
         "--budget",
         choices=("smoke", "quick", "paper"),

@@ -1,0 +1,106 @@
+"""`responses`: [R1] Fig. 7. The standard deviation of each 3x3 layer's response in trained plain nets and ResNets,
+in layer order and sorted in descending order.
+
+[R1] Sec. 4.2's claims: ResNets have generally smaller responses than their plain counterparts (the residual
+functions are closer to zero than unreferenced ones), and the deeper the ResNet, the smaller its responses
+(each layer modifies the signal less).
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import torch
+
+from resnetlab.analysis.responses import LayerResponse, layer_responses
+from resnetlab.engine.evaluate_checkpoint import open_trained, sample_images
+from resnetlab.experiments.budget import Budget
+from resnetlab.experiments.runner import FinishedRun, PlannedRun
+from resnetlab.experiments.summary import Context, by_label, verdict
+from resnetlab.models.network import ResNet
+
+TITLE = "Layer responses: plain nets against ResNets on CIFAR-10 ([R1] Fig. 7)"
+IMAGES = 1000  # held-out test images the responses are measured on
+
+
+def plan(budget: Budget) -> list[PlannedRun]:
+    plain = (20,) if budget == "smoke" else (20, 56)
+    residual = (20,) if budget == "smoke" else (20, 56, 110)
+    return [PlannedRun(f"plain-{d}", f"cifar_plain{d}", "plain", d) for d in plain] + [
+        PlannedRun(f"ResNet-{d}", f"cifar_resnet{d}", "ResNet", d) for d in residual
+    ]
+
+
+def measure(run: FinishedRun) -> list[LayerResponse]:
+    opened = open_trained(run.run_dir, torch.device("cpu"))
+    images = sample_images(opened, "test", IMAGES, "responses")
+    model = opened.trained.model
+    assert isinstance(model, ResNet)  # every registered network is one
+    return layer_responses(model, images)
+
+
+def _figure(curves: dict[str, list[float]], path: Path) -> Path:
+    figure, (ordered, ranked) = plt.subplots(2, 1, figsize=(7, 6), sharey=True)
+    for label, stds in curves.items():
+        style = "--" if label.startswith("plain") else "-"
+        ordered.plot(range(1, len(stds) + 1), stds, style, label=label)
+        ranked.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), style, label=label)
+    ordered.set(xlabel="layer index (original order)", ylabel="std")
+    ranked.set(xlabel="layer index (sorted by magnitude)", ylabel="std")
+    for axis in (ordered, ranked):
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    return path
+
+
+def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
+    runs = by_label(finished)
+    measured = {(run.planned.label, run.seed): [r.std for r in measure(run)] for run in finished}
+    # The first seed's network draws the curves; the table takes the median over seeds of each network's mean std.
+    curves = {label: measured[label, seed_runs[0].seed] for label, seed_runs in runs.items()}
+    mean_std = {
+        label: statistics.median(statistics.fmean(measured[label, run.seed]) for run in seed_runs)
+        for label, seed_runs in runs.items()
+    }
+    figure = _figure(curves, context.out / "responses.png")
+    lines = [
+        context.header(),
+        f"![std of the layer responses, in layer order (top) and sorted (bottom)]({figure.name})",
+        "",
+        f"Each point: one 3x3 layer's output after BN (before ReLU / addition), the std of each channel over "
+        f"{IMAGES:,} test images and all positions, averaged over the channels. Plain nets dashed, ResNets solid.",
+        "",
+        "| network | 3x3 layers | mean std | largest std | test error |",
+        "|---|---|---|---|---|",
+    ]
+    for label, seed_runs in runs.items():
+        test_error = statistics.median(r.test_error for r in seed_runs)
+        lines.append(
+            f"| {label} | {len(curves[label])} | {mean_std[label]:.3f} | {max(curves[label]):.3f} | "
+            f"{100 * test_error:.2f}% |"
+        )
+    pairs = [(d, f"plain-{d}", f"ResNet-{d}") for d in (20, 56) if f"plain-{d}" in runs and f"ResNet-{d}" in runs]
+    smaller = [mean_std[res] < mean_std[plain] for _, plain, res in pairs]
+    residual = [label for label in runs if label.startswith("ResNet")]
+    shrinking = all(mean_std[b] < mean_std[a] for a, b in itertools.pairwise(residual))
+    lines += [
+        "",
+        "## The paper's claims against this run",
+        "",
+        f"- ResNets have smaller responses than plain nets of the same depth: {verdict(all(smaller))} "
+        f"({', '.join(f'depth {d}: {mean_std[r]:.3f} vs {mean_std[p]:.3f}' for d, p, r in pairs)}).",
+        f"- The deeper the ResNet, the smaller its responses: {verdict(shrinking and len(residual) > 1)} "
+        f"({', '.join(f'{label} {mean_std[label]:.3f}' for label in residual)}).",
+        "",
+    ]
+    return "\n".join(lines)
