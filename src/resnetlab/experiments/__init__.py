@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Protocol, cast
 
 from resnetlab.errors import UserInputError
-from resnetlab.experiments import degradation, responses
+from resnetlab.experiments import degradation, depth, responses, shortcuts
 from resnetlab.experiments.budget import BUDGETS, Budget
 from resnetlab.experiments.runner import FinishedRun, PlannedRun, run_experiment
 from resnetlab.experiments.summary import Context, write_results
@@ -25,7 +25,12 @@ class Experiment(Protocol):
     def summarize(self, context: Context, finished: Sequence[FinishedRun]) -> str: ...
 
 
-EXPERIMENTS: dict[str, ModuleType] = {"degradation": degradation, "responses": responses}
+EXPERIMENTS: dict[str, ModuleType] = {
+    "degradation": degradation,
+    "depth": depth,
+    "responses": responses,
+    "shortcuts": shortcuts,
+}
 
 
 def run(

@@ -1,0 +1,51 @@
+"""`depth`: [R1] Table 6. CIFAR-10 test error of ResNet-20, 32, 44, 56 and 110 (and 1202 at the paper budget),
+beside the paper's numbers.
+
+[R1] Sec. 4.2's claim: the ResNets gain accuracy as depth increases (8.75% at 20 layers down to 6.43% at 110);
+the 1202-layer net is worse than the 110 (7.93%), which [R1] attributes to overfitting a small dataset.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from resnetlab.analysis import complexity
+from resnetlab.experiments.budget import Budget
+from resnetlab.experiments.runner import FinishedRun, PlannedRun
+from resnetlab.experiments.summary import Context, by_label, median_of, percent, verdict
+from resnetlab.models import create_model
+
+TITLE = "Depth: CIFAR-10 ResNets of 20 to 110 layers ([R1] Table 6)"
+# [R1] Table 6, test error (%), 64k iterations.
+PAPER_TEST_ERROR = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.93}
+
+
+def plan(budget: Budget) -> list[PlannedRun]:
+    depths = {"smoke": (20, 32), "quick": (20, 32, 44, 56, 110), "paper": (20, 32, 44, 56, 110, 1202)}[budget]
+    return [PlannedRun(f"ResNet-{d}", f"cifar_resnet{d}", "ResNet", d) for d in depths]
+
+
+def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
+    runs = by_label(finished)
+    depths = [seed_runs[0].planned.depth for seed_runs in runs.values()]
+    error = {d: median_of(runs[f"ResNet-{d}"], lambda r: r.test_error) for d in depths}
+    lines = [
+        context.header(),
+        "| network | parameters | test error | [R1] Table 6 test error |",
+        "|---|---|---|---|",
+    ]
+    for depth in depths:
+        params = complexity(create_model(f"cifar_resnet{depth}"), (3, 32, 32)).params
+        lines.append(f"| ResNet-{depth} | {params:,} | {percent(error[depth])} | {PAPER_TEST_ERROR[depth]:.2f}% |")
+    up_to_110 = [error[d] for d in depths if d <= 110]
+    falls = all(b < a for a, b in itertools.pairwise(up_to_110))
+    lines += [
+        "",
+        "## The paper's claims against this run",
+        "",
+        f"- Test error falls as depth grows (to 110 layers): {verdict(falls)} "
+        f"({', '.join(f'{d}: {percent(error[d])}' for d in depths if d <= 110)}).",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""`shortcuts`: the CIFAR analogue of [R1] Table 3. Options A (identity, zero-padded where the width grows), B
+(projections only where it grows) and C (projections everywhere) on the CIFAR ResNets.
+
+[R1] Sec. 3.3 / 4.1's claims on ImageNet (ResNet-34, top-1 error 25.03 / 24.52 / 24.19): all three are
+considerably better than the plain net; B is slightly better than A (A's zero-padded channels learn no residual); C
+is marginally better than B, which [R1] credits to the extra parameters of the projections and finds not essential.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from resnetlab.analysis import complexity
+from resnetlab.experiments.budget import Budget
+from resnetlab.experiments.runner import FinishedRun, PlannedRun
+from resnetlab.experiments.summary import Context, by_label, median_of, percent, verdict
+from resnetlab.models import create_model
+
+TITLE = "Shortcut options A, B and C on CIFAR-10 ResNets (the CIFAR analogue of [R1] Table 3)"
+OPTIONS = ("A", "B", "C")
+# [R1] Table 3, ImageNet ResNet-34 top-1 error (%), 10-crop testing: the paper's only A/B/C comparison.
+PAPER_RESNET34_TOP1 = {"A": 25.03, "B": 24.52, "C": 24.19}
+
+
+def plan(budget: Budget) -> list[PlannedRun]:
+    depths = (20,) if budget == "smoke" else (20, 32, 56)
+    return [
+        PlannedRun(f"ResNet-{d}-{o}", f"cifar_resnet{d}", o, d, (f"model.options.shortcut={o}",))
+        for d in depths
+        for o in OPTIONS
+    ]
+
+
+def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
+    runs = by_label(finished)
+    depths = sorted({seed_runs[0].planned.depth for seed_runs in runs.values()})
+    error = {label: median_of(seed_runs, lambda r: r.test_error) for label, seed_runs in runs.items()}
+    lines = [
+        context.header(),
+        "| depth | option | parameters | test error | [R1] Table 3 (ImageNet ResNet-34, top-1) |",
+        "|---|---|---|---|---|",
+    ]
+    for depth in depths:
+        for option in OPTIONS:
+            params = complexity(create_model(f"cifar_resnet{depth}", shortcut=option), (3, 32, 32)).params
+            paper = f"{PAPER_RESNET34_TOP1[option]:.2f}%" if depth == depths[0] else ""
+            lines.append(
+                f"| {depth} | {option} | {params:,} | {percent(error[f'ResNet-{depth}-{option}'])} | {paper} |"
+            )
+    b_beats_a = [error[f"ResNet-{d}-B"] < error[f"ResNet-{d}-A"] for d in depths]
+    c_beats_b = [error[f"ResNet-{d}-C"] < error[f"ResNet-{d}-B"] for d in depths]
+    spread = [
+        max(error[f"ResNet-{d}-{o}"] for o in OPTIONS) - min(error[f"ResNet-{d}-{o}"] for o in OPTIONS) for d in depths
+    ]
+    lines += [
+        "",
+        "## The paper's claims against this run",
+        "",
+        f"- B is better than A: {verdict(all(b_beats_a))} ({sum(b_beats_a)} of {len(depths)} depths).",
+        f"- C is better than B: {verdict(all(c_beats_b))} ({sum(c_beats_b)} of {len(depths)} depths).",
+        f"- The differences are small (the options are not essential to addressing degradation): the spread between "
+        f"the options at each depth is {', '.join(f'{100 * s:.2f}' for s in spread)} points.",
+        "",
+        "A single run per network differs from another seed's by a few tenths of a point at this budget; read "
+        "differences smaller than that as ties (`--seeds 3` gives medians).",
+        "",
+    ]
+    return "\n".join(lines)
