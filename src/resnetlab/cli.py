@@ -161,7 +161,22 @@ def _build_parser() -> argparse.ArgumentParser:
     experiment.add_argument("--seeds", type=_positive_int, default=1, help="runs per network; tables show the median")
     experiment.add_argument("--progress", action="store_true", help="a progress bar per training run")
     experiment.set_defaults(run=_run_experiment)
+
+    report = commands.add_parser("report", help="one self-contained HTML page of run and experiment directories")
+    report.add_argument("paths", nargs="+", type=Path, help="run directories and experiment directories")
+    report.add_argument(
+        "--out", type=Path, default=Path("report.html"), help="the page to write (default: %(default)s)"
+    )
+    report.add_argument("--title", default="resnetlab report", help="the page's title")
+    report.set_defaults(run=_run_report)
     return parser
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from resnetlab.report import build_report
+
+    print(f"report: {build_report(args.paths, args.out, title=args.title)}")
+    return 0
 
 
 def _run_experiment(args: argparse.Namespace) -> int:
@@ -181,7 +196,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
         command=command,
         show_progress=args.progress,
     )
-    print(f"summary: {summary}")
+    print(f"summary: {summary}\nreport: {summary.with_name('report.html')}")
     return 0
 
 

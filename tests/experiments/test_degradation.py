@@ -70,7 +70,10 @@ def test_quick_budget_needs_data(tmp_path: Path) -> None:
 
 def test_cli_runs_an_experiment_and_prints_the_summary(smoke: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["experiment", "degradation", "--budget", "smoke", "--out", str(smoke)]) == 0
-    assert capsys.readouterr().out.strip() == f"summary: {smoke / 'summary.md'}"
+    assert capsys.readouterr().out.splitlines() == [
+        f"summary: {smoke / 'summary.md'}",
+        f"report: {smoke / 'report.html'}",
+    ]
     assert "command: `resnetlab experiment degradation --budget smoke --out " in (smoke / "summary.md").read_text()
 
 

@@ -13,6 +13,7 @@ from resnetlab.experiments import degradation, depth, identity_mappings, respons
 from resnetlab.experiments.budget import BUDGETS, Budget
 from resnetlab.experiments.runner import FinishedRun, PlannedRun, run_experiment
 from resnetlab.experiments.summary import Context, write_results
+from resnetlab.report import build_report
 
 __all__ = ["BUDGETS", "EXPERIMENTS", "Budget", "run"]
 
@@ -44,7 +45,7 @@ def run(
     command: str = "",
     show_progress: bool = False,
 ) -> Path:
-    """Run (or continue) experiment `name` in `out`; returns the path of its summary.md."""
+    """Run (or continue) experiment `name` in `out`; returns the path of its summary.md (report.html beside it)."""
     if name not in EXPERIMENTS:
         raise UserInputError(f"unknown experiment {name!r}; one of: {', '.join(sorted(EXPERIMENTS))}")
     experiment = cast(Experiment, EXPERIMENTS[name])
@@ -56,4 +57,5 @@ def run(
     write_results(context, finished)
     summary = out / "summary.md"
     summary.write_text(experiment.summarize(context, finished))
+    build_report([out], out / "report.html", title=experiment.TITLE)
     return summary

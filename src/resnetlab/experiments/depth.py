@@ -9,6 +9,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
 
 from resnetlab.analysis import complexity
 from resnetlab.experiments.budget import Budget
@@ -26,12 +32,29 @@ def plan(budget: Budget) -> list[PlannedRun]:
     return [PlannedRun(f"ResNet-{d}", f"cifar_resnet{d}", "ResNet", d) for d in depths]
 
 
+def _figure(depths: list[int], error: dict[int, float], path: Path) -> Path:
+    figure, axis = plt.subplots(figsize=(6, 4))
+    axis.plot(depths, [100 * error[d] for d in depths], "o-", label="this run")
+    axis.plot(depths, [PAPER_TEST_ERROR[d] for d in depths], "s--", label="[R1] Table 6 (64k iterations)")
+    axis.set(xscale="log", xlabel="depth (layers)", ylabel="test error (%)", title="CIFAR-10 ResNets")
+    axis.set_xticks(depths, [str(d) for d in depths])
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    return path
+
+
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
     runs = by_label(finished)
     depths = [seed_runs[0].planned.depth for seed_runs in runs.values()]
     error = {d: median_of(runs[f"ResNet-{d}"], lambda r: r.test_error) for d in depths}
+    figure = _figure(depths, error, context.out / "depth.png")
     lines = [
         context.header(),
+        f"![test error against depth, this run and [R1] Table 6]({figure.name})",
+        "",
         "| network | parameters | test error | [R1] Table 6 test error |",
         "|---|---|---|---|",
     ]
