@@ -144,9 +144,9 @@ def _build_parser() -> argparse.ArgumentParser:
     experiment = commands.add_parser("experiment", help="run one of the papers' experiments (resumable)")
     experiment.add_argument(
         "name",
-        choices=("degradation", "depth", "identity-mappings", "responses", "shortcuts"),
-        help="degradation: [R1] Fig. 6, plain nets vs ResNets; depth: [R1] Table 6; identity-mappings: [R2] Tables "
-        "1 and 2; responses: [R1] Fig. 7, layer response magnitudes; shortcuts: options A/B/C ([R1] Table 3)",
+        choices=("degradation", "depth", "gradients", "identity-mappings", "responses", "shortcuts"),
+        help="degradation: [R1] Fig. 6, plain nets vs ResNets; depth: [R1] Table 6; gradients: the backward signal "
+        "per layer; identity-mappings: [R2] Tables 1 and 2; responses: [R1] Fig. 7; shortcuts: options A/B/C",
     )
     experiment.add_argument(
         "--budget",

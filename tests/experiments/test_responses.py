@@ -22,3 +22,13 @@ def test_smoke_measures_each_trained_network_and_writes_figure_table_and_claims(
     assert all(value > 0 for value in mean_stds)
     assert "ResNets have smaller responses than plain nets of the same depth: **" in summary
     assert f"depth 20: {mean_stds[1]:.3f} vs {mean_stds[0]:.3f}" in summary
+
+
+def test_gradients_smoke_measures_initial_and_trained_networks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESNETLAB_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "gradients"
+    summary = run("gradients", budget="smoke", data=None, out=out).read_text()
+    assert (out / "gradients.png").stat().st_size > 10_000
+    rows = [line for line in summary.splitlines() if line.startswith(("| plain-20 |", "| ResNet-20 |"))]
+    assert len(rows) == 2 and all(float(cell) > 0 for row in rows for cell in row.strip("|").split("|")[1:])
+    assert "plain nets' gradients do not vanish" in summary

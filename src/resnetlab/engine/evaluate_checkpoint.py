@@ -69,9 +69,12 @@ def open_trained(
     return TrainedOnData(config, trained, data, trained_statistics)
 
 
-def sample_images(opened: TrainedOnData, split: Literal["train", "test"], count: int, purpose: str) -> torch.Tensor:
-    """A random sample of `count` images of one split (seeded by the run's seed and `purpose`), single view, on the
-    CPU, as the model sees them at evaluation: a class-sorted folder's first images would all be of one class."""
+def sample_images(
+    opened: TrainedOnData, split: Literal["train", "test"], count: int, purpose: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images, labels): a random sample of `count` images of one split (seeded by the run's seed and `purpose`),
+    single view, on the CPU, as the model sees them at evaluation: a class-sorted folder's first images would all be
+    of one class."""
     images = opened.splits.train if split == "train" else opened.splits.test
     seed = opened.config.runtime.seed
     chosen = torch.randperm(len(images), generator=generator(purpose, seed))[:count]
@@ -79,7 +82,8 @@ def sample_images(opened: TrainedOnData, split: Literal["train", "test"], count:
     stream = make_batches(
         single_view, opened.splits, images.subset(chosen), train=False, seed=seed, device=torch.device("cpu")
     )
-    return torch.cat([batch for batch, _ in stream.epoch(0)])
+    batches = list(stream.epoch(0))
+    return torch.cat([images for images, _ in batches]), torch.cat([labels for _, labels in batches])
 
 
 def evaluate_checkpoint(
@@ -107,7 +111,7 @@ def evaluate_checkpoint(
     )
     model: nn.Module
     if precision == "int8":
-        calibration = [sample_images(opened, "train", CALIBRATION_IMAGES, "int8-calibration")]
+        calibration = [sample_images(opened, "train", CALIBRATION_IMAGES, "int8-calibration")[0]]
         model = quantize_int8(opened.trained.model, calibration, channels_last=config.runtime.channels_last)
         if compile:
             model = torch.compile(model, dynamic=False)  # type: ignore[assignment]

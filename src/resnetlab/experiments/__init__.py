@@ -9,7 +9,7 @@ from types import ModuleType
 from typing import Protocol, cast
 
 from resnetlab.errors import UserInputError
-from resnetlab.experiments import degradation, depth, identity_mappings, responses, shortcuts
+from resnetlab.experiments import degradation, depth, gradients, identity_mappings, responses, shortcuts
 from resnetlab.experiments.budget import BUDGETS, Budget
 from resnetlab.experiments.runner import FinishedRun, PlannedRun, run_experiment
 from resnetlab.experiments.summary import Context, write_results
@@ -29,6 +29,7 @@ class Experiment(Protocol):
 EXPERIMENTS: dict[str, ModuleType] = {
     "degradation": degradation,
     "depth": depth,
+    "gradients": gradients,
     "identity-mappings": identity_mappings,
     "responses": responses,
     "shortcuts": shortcuts,

@@ -40,7 +40,7 @@ def plan(budget: Budget) -> list[PlannedRun]:
 
 def measure(run: FinishedRun) -> list[LayerResponse]:
     opened = open_trained(run.run_dir, torch.device("cpu"))
-    images = sample_images(opened, "test", IMAGES, "responses")
+    images, _ = sample_images(opened, "test", IMAGES, "responses")
     model = opened.trained.model
     assert isinstance(model, ResNet)  # every registered network is one
     return layer_responses(model, images)
