@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 
 from resnetlab.analysis import complexity
 from resnetlab.experiments.budget import Budget
+from resnetlab.experiments.figures import finish
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, by_label, median_of, percent, verdict
 from resnetlab.models import create_model
@@ -38,12 +39,7 @@ def _figure(depths: list[int], error: dict[int, float], path: Path) -> Path:
     axis.plot(depths, [PAPER_TEST_ERROR[d] for d in depths], "s--", label="[R1] Table 6 (64k iterations)")
     axis.set(xscale="log", xlabel="depth (layers)", ylabel="test error (%)", title="CIFAR-10 ResNets")
     axis.set_xticks(depths, [str(d) for d in depths])
-    axis.grid(alpha=0.3)
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-    return path
+    return finish([axis], figure, path)
 
 
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:

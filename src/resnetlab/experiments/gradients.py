@@ -20,6 +20,7 @@ import torch
 from resnetlab.analysis.gradients import LayerGradient, response_gradients
 from resnetlab.engine.evaluate_checkpoint import open_trained, sample_images
 from resnetlab.experiments.budget import Budget
+from resnetlab.experiments.figures import finish, line_style
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, verdict
 from resnetlab.models import create_model
@@ -52,17 +53,11 @@ def measure(run: FinishedRun) -> tuple[list[LayerGradient], list[LayerGradient]]
 def _figure(curves: dict[str, tuple[list[float], list[float]]], path: Path) -> Path:
     figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for label, pair in curves.items():
-        style = "--" if label.startswith("plain") else "-"
         for axis, values in zip(axes, pair, strict=True):
-            axis.plot(range(1, len(values) + 1), values, style, label=label)
+            axis.plot(range(1, len(values) + 1), values, line_style(label), label=label)
     for axis, when in zip(axes, ("at initialisation", "after training"), strict=True):
         axis.set(yscale="log", xlabel="layer index (input to output)", ylabel="RMS of d loss / d response", title=when)
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-    return path
+    return finish(axes, figure, path)
 
 
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:

@@ -22,6 +22,7 @@ import torch
 from resnetlab.analysis.responses import LayerResponse, layer_responses
 from resnetlab.engine.evaluate_checkpoint import open_trained, sample_images
 from resnetlab.experiments.budget import Budget
+from resnetlab.experiments.figures import finish, line_style
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, by_label, verdict
 from resnetlab.models.network import ResNet
@@ -49,18 +50,11 @@ def measure(run: FinishedRun) -> list[LayerResponse]:
 def _figure(curves: dict[str, list[float]], path: Path) -> Path:
     figure, (ordered, ranked) = plt.subplots(2, 1, figsize=(7, 6), sharey=True)
     for label, stds in curves.items():
-        style = "--" if label.startswith("plain") else "-"
-        ordered.plot(range(1, len(stds) + 1), stds, style, label=label)
-        ranked.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), style, label=label)
+        ordered.plot(range(1, len(stds) + 1), stds, line_style(label), label=label)
+        ranked.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), line_style(label), label=label)
     ordered.set(xlabel="layer index (original order)", ylabel="std")
     ranked.set(xlabel="layer index (sorted by magnitude)", ylabel="std")
-    for axis in (ordered, ranked):
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-    return path
+    return finish((ordered, ranked), figure, path)
 
 
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
