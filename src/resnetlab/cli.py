@@ -195,6 +195,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
         seeds=args.seeds,
         command=command,
         show_progress=args.progress,
+        announce=lambda line: print(f"resnetlab: {line}", file=sys.stderr, flush=True),
     )
     print(f"summary: {summary}\nreport: {summary.with_name('report.html')}")
     return 0

@@ -49,6 +49,16 @@ def test_bad_values_name_the_key_and_the_rule(override: str, message: str) -> No
     assert message in str(error.value)
 
 
+def test_numbers_with_an_exponent_and_no_dot_are_numbers(tmp_path: Path) -> None:
+    # YAML 1.1 (PyYAML) reads 1e-3 as text; written in a file or on the command line, users mean a number.
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("optim:\n  weight_decay: 5e-4\n")
+    config = load_config(recipe, ["optim.lr=1e-3"])
+    assert (config.optim.lr, config.optim.weight_decay) == (0.001, 0.0005)
+    with pytest.raises(ConfigError, match=r"optim\.lr must be a number, got '1e-3x'"):
+        load_config(overrides=["optim.lr=1e-3x"])
+
+
 def test_a_file_inherits_from_its_base_and_overrides_win(tmp_path: Path) -> None:
     (tmp_path / "base.yaml").write_text("optim: {lr: 0.2, momentum: 0.8}\nmodel: {options: {shortcut: B}}\n")
     (tmp_path / "child.yaml").write_text(

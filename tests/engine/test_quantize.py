@@ -7,6 +7,10 @@ from resnetlab.engine.quantize import quantize_int8
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
 
+pytestmark = pytest.mark.skipif(
+    "x86" not in torch.backends.quantized.supported_engines, reason="this PyTorch build has no x86 quantized backend"
+)
+
 
 def _trained_like(name: str) -> torch.nn.Module:
     """A model with non-trivial BN statistics: a few training-mode passes over random data."""

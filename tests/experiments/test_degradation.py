@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ from resnetlab.cli import main
 from resnetlab.engine.train import TrainingInterruptedError
 from resnetlab.errors import UserInputError
 from resnetlab.experiments import run
+from resnetlab.experiments.runner import PlannedRun, run_experiment
+from resnetlab.experiments.summary import percent
 from tests.engine.interrupt import ctrl_c_at_step
 
 
@@ -54,7 +57,8 @@ def test_an_interrupted_experiment_continues_where_it_stopped(tmp_path: Path) ->
     run("degradation", budget="smoke", data=None, out=out)
     assert (out / "plain-20-seed0" / "test_metrics.json").stat().st_mtime_ns == first  # not trained again
     records = [json.loads(line) for line in (out / "plain-32-seed0" / "metrics.jsonl").read_text().splitlines()]
-    assert [r["iteration"] for r in records if r["kind"] == "iteration"] == [2, 4, 6]  # resumed, not restarted
+    assert [r["iteration"] for r in records if r["kind"] == "iteration"] == [2, 4, 6]  # nothing lost or repeated
+    assert not list(out.glob("plain-32-seed0.replaced-*"))  # resumed, not restarted
     assert len(json.loads((out / "results.json").read_text())["runs"]) == 4
 
 
@@ -91,3 +95,50 @@ def test_the_cli_offers_every_experiment() -> None:
     experiment = _build_parser()._subparsers._group_actions[0].choices["experiment"]  # type: ignore[union-attr]
     names = next(a for a in experiment._actions if a.dest == "name").choices
     assert set(names) == set(EXPERIMENTS)
+
+
+def test_smoke_budget_refuses_data(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match="the smoke budget trains on the embedded digits; drop --data"):
+        run("degradation", budget="smoke", data=str(tmp_path), out=tmp_path / "x")
+
+
+def test_a_folder_of_other_files_is_not_taken_over(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(UserInputError, match="already holds other files; give an empty or new folder with --out"):
+        run("degradation", budget="smoke", data=None, out=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_a_run_folder_trained_otherwise_is_not_counted_as_the_planned_run(tmp_path: Path) -> None:
+    out = tmp_path / "exp"
+    planned = [PlannedRun("net", "cifar_resnet20", "ResNet", 20)]
+    run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1)
+    config = out / "net-seed0" / "config.yaml"
+    config.write_text(config.read_text().replace("lr: 0.1", "lr: 0.05"))
+    with pytest.raises(UserInputError, match=r"net-seed0 was trained with optim.lr=0.05, not the plan's 0.1; move it"):
+        run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1)
+
+
+def test_seeds_give_one_folder_per_seed(tmp_path: Path) -> None:
+    planned = [PlannedRun("net", "cifar_resnet20", "ResNet", 20)]
+    finished = run_experiment("x", planned, budget="smoke", data=None, out=tmp_path / "exp", seeds=2)
+    assert [(f.run_dir.name, f.seed) for f in finished] == [("net-seed0", 0), ("net-seed1", 1)]
+    weights = [(f.run_dir / "model.safetensors").read_bytes() for f in finished]
+    assert weights[0] != weights[1]  # two seeds, two different networks
+
+
+def test_a_diverged_run_is_recorded_as_failed_and_the_experiment_goes_on(tmp_path: Path) -> None:
+    out = tmp_path / "exp"
+    planned = [
+        PlannedRun("exploding", "cifar_plain20", "plain", 20, ("optim.lr=1e12",)),
+        PlannedRun("fine", "cifar_resnet20", "ResNet", 20),
+    ]
+    lines: list[str] = []
+    finished = run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1, announce=lines.append)
+    assert finished[0].diverged is not None and "NaN or infinite" in finished[0].diverged
+    assert math.isnan(finished[0].test_error) and percent(finished[0].test_error) == "diverged"
+    assert finished[1].diverged is None and 0 <= finished[1].test_error <= 1
+    assert (out / "exploding-seed0" / "diverged.txt").exists()
+    again = run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1, announce=lines.append)
+    assert again[0].diverged == finished[0].diverged  # not trained again
+    assert lines[-2:] == ["exploding-seed0: diverged before, kept as failed", "fine-seed0: finished, skipped"]

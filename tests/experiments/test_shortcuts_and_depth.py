@@ -14,19 +14,20 @@ def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_shortcuts_smoke_trains_each_option_and_counts_its_parameters(tmp_path: Path) -> None:
     summary = run("shortcuts", budget="smoke", data=None, out=tmp_path / "shortcuts").read_text()
-    # The exact counts of paper-facts.md (option B/C projections are 1x1 conv + BN), from the networks trained.
-    assert "| 20 | A | 269,722 |" in summary and "| 25.03% |" in summary
-    assert "| 20 | B | 272,474 |" in summary
-    assert "| 20 | C | 283,962 |" in summary
+    # The networks as trained: on the 1-channel digits the stem has 3x3x1x16 weights instead of paper-facts.md's
+    # 3x3x3x16 (269,722 / 272,474 / 283,962 params for A / B / C with RGB input), 288 fewer.
+    assert "| 20 | A | 269,434 |" in summary and "| 25.03% |" in summary
+    assert "| 20 | B | 272,186 |" in summary
+    assert "| 20 | C | 283,674 |" in summary
     assert "- B is better than A: **" in summary and "- C is better than B: **" in summary
-    configs = sorted(p.read_text() for p in (tmp_path / "shortcuts").glob("ResNet-20-*-seed0/config.yaml"))
+    configs = [p.read_text() for p in sorted((tmp_path / "shortcuts").glob("ResNet-20-*-seed0/config.yaml"))]
     assert [("shortcut: " + o) in c for c, o in zip(configs, "ABC", strict=True)] == [True, True, True]
 
 
 def test_depth_smoke_sets_each_depth_beside_the_paper(tmp_path: Path) -> None:
     summary = run("depth", budget="smoke", data=None, out=tmp_path / "depth").read_text()
-    assert "| ResNet-20 | 269,722 |" in summary and "| 8.75% |" in summary
-    assert "| ResNet-32 | 464,154 |" in summary and "| 7.51% |" in summary
+    assert "| ResNet-20 | 269,434 |" in summary and "| 8.75% |" in summary  # 1-channel digits: 288 fewer than RGB
+    assert "| ResNet-32 | 463,866 |" in summary and "| 7.51% |" in summary
     assert "- Test error falls as depth grows (to 110 layers): **" in summary
 
 
@@ -40,3 +41,12 @@ def test_identity_mappings_smoke_trains_every_variant_of_both_tables(tmp_path: P
     assert "unit_order: full_preact" in (out / "full-preact-seed0" / "config.yaml").read_text()
     assert "gate_bias: -6" in (out / "exclusive-gating-seed0" / "config.yaml").read_text()
     assert "- Full pre-activation is better than the original unit: **" in summary
+
+
+def test_the_quick_budget_gives_110_layers_the_papers_warm_up(tmp_path: Path) -> None:
+    from resnetlab.experiments import depth, identity_mappings, responses
+
+    for experiment in (depth, responses, identity_mappings):
+        for planned in experiment.plan("quick") + experiment.plan("paper"):
+            warm = "schedule.warmup_lr=0.01" in planned.overrides
+            assert warm == (planned.depth >= 110), (experiment.__name__, planned.label)

@@ -5,7 +5,7 @@ before the ReLU or the addition, measured on held-out images with the trained ne
 responses are smaller, and the deeper the ResNet the smaller each layer's. Per layer this reports the standard
 deviation of each channel over images and positions, averaged over the channels (a channel's own mean, which BN's
 shift sets, does not count as response). Where BN comes before the convolution (pre-activation units [R2]), the
-convolution's output is the response.
+convolution's output is the response; so too for the last convolution of a unit with BN after the addition.
 """
 
 from __future__ import annotations
@@ -37,8 +37,12 @@ def response_points(model: ResNet) -> list[tuple[str, nn.Module]]:
             conv = getattr(unit, f"conv{index}")
             if conv.kernel_size != (3, 3):
                 continue
+            # The BN right after this conv, if the unit has one there; with BN after the addition ([R2] Fig. 4b)
+            # the last conv's BN normalises the sum, not the conv's output, so the conv's output is the response.
+            ops = unit.order.around_last_conv if index == unit.num_convs else unit.order.around_conv
+            bn_follows = "bn" in ops and ops.index("bn") > ops.index("conv")
             bn: nn.Module | None = getattr(unit, f"bn{index}", None)
-            response = bn if bn is not None and not unit.order.bn_before_conv else conv
+            response = bn if bn is not None and bn_follows else conv
             points.append((f"{name}.conv{index}", response))
     return points
 

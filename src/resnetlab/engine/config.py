@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -324,6 +325,8 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
             raise ConfigError(f"{key} must be a whole number, got {value!r}")
         return value
     if hint is float:
+        if isinstance(value, str) and re.fullmatch(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+", value.strip()):
+            value = float(value)  # YAML 1.1 reads 1e-3 (an exponent without a dot) as text
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{key} must be a number, got {value!r}")
         return float(value)

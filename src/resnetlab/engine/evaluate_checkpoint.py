@@ -99,6 +99,8 @@ def evaluate_checkpoint(
     run's, "int8" quantizes the model, calibrated on training images (CPU only)."""
     config = config_from_dict(load_trained_config(path))
     device = torch.device("cpu") if precision == "int8" else resolve_device(config.runtime.device)
+    if precision == "fp16" and device.type != "cuda":
+        raise UserInputError(f"fp16 inference needs a CUDA device, not {device}; use --precision bf16 or fp32")
     opened = open_trained(path, device, data_path=data_path, view=view)
     batches = make_batches(
         opened.data,
@@ -111,7 +113,8 @@ def evaluate_checkpoint(
     )
     model: nn.Module
     if precision == "int8":
-        calibration = [sample_images(opened, "train", CALIBRATION_IMAGES, "int8-calibration")[0]]
+        # In batches of 64: 512 ImageNet-sized images in one pass would take gigabytes of activations.
+        calibration = sample_images(opened, "train", CALIBRATION_IMAGES, "int8-calibration")[0].split(64)
         model = quantize_int8(opened.trained.model, calibration, channels_last=config.runtime.channels_last)
         if compile:
             model = torch.compile(model, dynamic=False)  # type: ignore[assignment]

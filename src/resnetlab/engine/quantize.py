@@ -3,7 +3,7 @@
 PyTorch's FX graph-mode flow with its x86 backend: convolutions, BN and ReLU fused, weights quantized per channel,
 activation ranges calibrated on a few batches of the user's own images, then int8 kernels (VNNI) for the convolutions
 and the classifier. Unlike `optimize_for_inference`, this changes the answers by more than rounding: measure the
-accuracy against fp32 before using it (`python -m benchmarks.int8_accuracy RUN_DIR` does so for a trained run).
+accuracy against fp32 before using it (`resnetlab eval RUN --precision int8` against `--precision fp32`).
 These are PyTorch's quantized-tensor kernels, which PyTorch has deprecated in favour of torchao; they are kept here
 because they run on the pinned torch without another dependency and are measured (docs/performance.md).
 """

@@ -3,7 +3,7 @@ figures, tables and summary.md beside them. `resnetlab experiment NAME --budget 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Protocol, cast
@@ -45,6 +45,7 @@ def run(
     seeds: int = 1,
     command: str = "",
     show_progress: bool = False,
+    announce: Callable[[str], None] = lambda _line: None,
 ) -> Path:
     """Run (or continue) experiment `name` in `out`; returns the path of its summary.md (report.html beside it)."""
     if name not in EXPERIMENTS:
@@ -52,7 +53,7 @@ def run(
     experiment = cast(Experiment, EXPERIMENTS[name])
     planned = experiment.plan(budget)
     finished = run_experiment(
-        name, planned, budget=budget, data=data, out=out, seeds=seeds, show_progress=show_progress
+        name, planned, budget=budget, data=data, out=out, seeds=seeds, show_progress=show_progress, announce=announce
     )
     context = Context(name, experiment.TITLE, budget, data, seeds, command or f"resnetlab experiment {name}", out)
     write_results(context, finished)

@@ -16,12 +16,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from resnetlab.analysis import complexity
-from resnetlab.experiments.budget import Budget
+from resnetlab.experiments.budget import Budget, warm_up
 from resnetlab.experiments.figures import finish
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, by_label, median_of, percent, verdict
-from resnetlab.models import create_model
 
 TITLE = "Depth: CIFAR-10 ResNets of 20 to 110 layers ([R1] Table 6)"
 # [R1] Table 6, test error (%), 64k iterations.
@@ -30,7 +28,7 @@ PAPER_TEST_ERROR = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97, 110: 6.43, 1202: 7.9
 
 def plan(budget: Budget) -> list[PlannedRun]:
     depths = {"smoke": (20, 32), "quick": (20, 32, 44, 56, 110), "paper": (20, 32, 44, 56, 110, 1202)}[budget]
-    return [PlannedRun(f"ResNet-{d}", f"cifar_resnet{d}", "ResNet", d) for d in depths]
+    return [PlannedRun(f"ResNet-{d}", f"cifar_resnet{d}", "ResNet", d, warm_up(d)) for d in depths]
 
 
 def _figure(depths: list[int], error: dict[int, float], path: Path) -> Path:
@@ -55,7 +53,7 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         "|---|---|---|---|",
     ]
     for depth in depths:
-        params = complexity(create_model(f"cifar_resnet{depth}"), (3, 32, 32)).params
+        params = runs[f"ResNet-{depth}"][0].parameters()
         lines.append(f"| ResNet-{depth} | {params:,} | {percent(error[depth])} | {PAPER_TEST_ERROR[depth]:.2f}% |")
     up_to_110 = [error[d] for d in depths if d <= 110]
     falls = all(b < a for a, b in itertools.pairwise(up_to_110))
@@ -65,6 +63,11 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         "",
         f"- Test error falls as depth grows (to 110 layers): {verdict(falls)} "
         f"({', '.join(f'{d}: {percent(error[d])}' for d in depths if d <= 110)}).",
-        "",
     ]
+    if 1202 in error and 110 in error:
+        lines.append(
+            f"- The 1202-layer net tests worse than the 110-layer one ([R1]: overfitting): "
+            f"{verdict(error[1202] > error[110])} ({percent(error[1202])} against {percent(error[110])})."
+        )
+    lines.append("")
     return "\n".join(lines)

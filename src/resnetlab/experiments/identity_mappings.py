@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from resnetlab.experiments.budget import Budget
+from resnetlab.experiments.budget import Budget, warm_up
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, by_label, median_of, percent, verdict
 
@@ -62,10 +62,10 @@ _DEPTH = {"smoke": 20, "quick": 56, "paper": 110}
 
 def plan(budget: Budget) -> list[PlannedRun]:
     depth = _DEPTH[budget]
-    # [R1] Sec. 4.2 / [R2]: ResNet-110 starts at LR 0.01 until the training error is below 80%.
-    warm_up = ("schedule.warmup_lr=0.01", "schedule.warmup_until_error=0.8") if depth == 110 else ()
     return [
-        PlannedRun(label, f"cifar_resnet{depth}", table, depth, (*(f"model.options.{o}" for o in options), *warm_up))
+        PlannedRun(
+            label, f"cifar_resnet{depth}", table, depth, (*(f"model.options.{o}" for o in options), *warm_up(depth))
+        )
         for label, table, _, options, _ in VARIANTS
     ]
 

@@ -21,7 +21,7 @@ import torch
 
 from resnetlab.analysis.responses import LayerResponse, layer_responses
 from resnetlab.engine.evaluate_checkpoint import open_trained, sample_images
-from resnetlab.experiments.budget import Budget
+from resnetlab.experiments.budget import Budget, warm_up
 from resnetlab.experiments.figures import finish, line_style
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, by_label, verdict
@@ -35,7 +35,7 @@ def plan(budget: Budget) -> list[PlannedRun]:
     plain = (20,) if budget == "smoke" else (20, 56)
     residual = (20,) if budget == "smoke" else (20, 56, 110)
     return [PlannedRun(f"plain-{d}", f"cifar_plain{d}", "plain", d) for d in plain] + [
-        PlannedRun(f"ResNet-{d}", f"cifar_resnet{d}", "ResNet", d) for d in residual
+        PlannedRun(f"ResNet-{d}", f"cifar_resnet{d}", "ResNet", d, warm_up(d)) for d in residual
     ]
 
 

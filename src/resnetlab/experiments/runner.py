@@ -1,23 +1,33 @@
 """Running an experiment: a list of ordinary training runs in one folder, each finished, continued or started.
 
 Run again after an interruption, the same command skips the finished runs, resumes the one that was cut off from its
-last checkpoint and starts the rest: an experiment continues where it stopped.
+last checkpoint and starts the rest: an experiment continues where it stopped. A run whose loss diverged is recorded
+as such (some of [R2]'s variants are expected to fail) and the experiment goes on.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from resnetlab.engine.config import load_config
-from resnetlab.engine.run_dir import LAST_CHECKPOINT, TEST_METRICS, read_metrics
-from resnetlab.engine.train import resume, train
+import yaml
+
+from resnetlab.engine.checkpoint import load_checkpoint
+from resnetlab.engine.config import TrainConfig, config_to_dict, load_config
+from resnetlab.engine.run_dir import CONFIG_FILE, LAST_CHECKPOINT, TEST_METRICS, read_metrics
+from resnetlab.engine.train import TrainingDivergedError, TrainingInterruptedError, resume, train
 from resnetlab.errors import UserInputError
 from resnetlab.experiments.budget import Budget, recipe
+from resnetlab.models import create_model
 
 RECORD = "experiment.json"
+DIVERGED = "diverged.txt"  # written in a run folder whose loss became NaN or infinite: the run counts as failed
+# The settings a run folder must share with the plan to be counted as that planned run.
+_PLANNED_KEYS = {"model": ("name", "options"), "data": ("dataset", "path"), "schedule": None, "optim": None}
 
 
 @dataclass(frozen=True)
@@ -34,17 +44,30 @@ class FinishedRun:
     planned: PlannedRun
     seed: int
     run_dir: Path
-    test: dict[str, Any]  # test_metrics.json
+    test: dict[str, Any]  # test_metrics.json; empty when the run diverged
     records: list[dict[str, Any]] = field(repr=False)  # metrics.jsonl
+    diverged: str | None = None  # what happened, when the loss became NaN or infinite
 
     def final_train_error(self) -> float:
         """The training error of the last logged window (the paper's way: on the augmented training batches)."""
         steps = [r for r in self.records if r.get("kind") == "iteration"]
-        return float(steps[-1]["train_error"]) if steps else float("nan")
+        return float(steps[-1]["train_error"]) if steps and self.diverged is None else math.nan
+
+    def parameters(self) -> int:
+        """The trained network's parameter count, as built for its data (classes, input channels); from the config
+        alone when a diverged run left no checkpoint."""
+        if (self.run_dir / LAST_CHECKPOINT).exists():
+            checkpoint = load_checkpoint(self.run_dir / LAST_CHECKPOINT)
+            model = create_model(checkpoint["model_name"], **checkpoint["model_options"])
+        else:
+            config = yaml.safe_load((self.run_dir / CONFIG_FILE).read_text())
+            model = create_model(config["model"]["name"], **config["model"]["options"])
+        return sum(p.numel() for p in model.parameters())
 
     @property
     def test_error(self) -> float:
-        return 1.0 - float(self.test["top1"])
+        """NaN for a diverged run: every table shows it as such and no comparison counts it as better."""
+        return 1.0 - float(self.test["top1"]) if self.diverged is None else math.nan
 
 
 def run_experiment(
@@ -56,36 +79,91 @@ def run_experiment(
     out: Path,
     seeds: int,
     show_progress: bool = False,
+    announce: Callable[[str], None] = lambda _line: None,
 ) -> list[FinishedRun]:
-    """Every planned run for seeds 0..seeds-1 under `out`, in order; returns them all, finished."""
+    """Every planned run for seeds 0..seeds-1 under `out`, in order; returns them all, finished (or diverged)."""
     shared = recipe(budget, data)
-    _claim(out, {"experiment": name, "budget": budget, "data": data and str(Path(data).resolve())})
+    _claim(out, {"experiment": name, "budget": budget, "data": _data_identity(shared)})
     finished = []
     for run in planned:
         for seed in range(seeds):
             run_dir = out / f"{run.label}-seed{seed}"
-            if not (run_dir / TEST_METRICS).exists():
-                if (run_dir / LAST_CHECKPOINT).exists():
-                    resume(run_dir, show_progress=show_progress)
-                else:  # never started, or killed before its first checkpoint: start it (anything there is kept aside)
-                    overrides = [*shared, f"model.name={run.model}", f"runtime.seed={seed}", *run.overrides]
-                    config = load_config(None, overrides)
-                    train(config, out=run_dir, force=run_dir.exists(), show_progress=show_progress)
-            test = json.loads((run_dir / TEST_METRICS).read_text())
-            finished.append(FinishedRun(run, seed, run_dir, test, read_metrics(run_dir)))
+            config = load_config(None, [*shared, f"model.name={run.model}", f"runtime.seed={seed}", *run.overrides])
+            diverged = _finish(run_dir, config, show_progress, announce, experiment=name)
+            test = {} if diverged else json.loads((run_dir / TEST_METRICS).read_text())
+            finished.append(FinishedRun(run, seed, run_dir, test, read_metrics(run_dir), diverged))
     return finished
 
 
+def _finish(
+    run_dir: Path, config: TrainConfig, show_progress: bool, announce: Callable[[str], None], *, experiment: str
+) -> str | None:
+    """Skip, resume or start one run; the divergence message if its loss diverged (now or before)."""
+    if (run_dir / DIVERGED).exists():
+        announce(f"{run_dir.name}: diverged before, kept as failed")
+        return (run_dir / DIVERGED).read_text().strip()
+    if (run_dir / CONFIG_FILE).exists():
+        _check_same_run(run_dir, config)
+    try:
+        if (run_dir / TEST_METRICS).exists():
+            announce(f"{run_dir.name}: finished, skipped")
+        elif (run_dir / LAST_CHECKPOINT).exists():
+            announce(f"{run_dir.name}: resuming from its last checkpoint")
+            resume(run_dir, show_progress=show_progress)
+        else:  # never started, or killed before its first checkpoint: start it (anything there is kept aside)
+            announce(f"{run_dir.name}: training")
+            train(config, out=run_dir, force=run_dir.exists(), show_progress=show_progress)
+    except TrainingDivergedError as error:
+        (run_dir / DIVERGED).write_text(f"{error}\n")
+        announce(f"{run_dir.name}: diverged ({error}); counted as failed")
+        return str(error)
+    except TrainingInterruptedError:
+        raise TrainingInterruptedError(
+            f"interrupted in {run_dir}; run the same `resnetlab experiment {experiment}` command again to continue"
+        ) from None
+    return None
+
+
+def _check_same_run(run_dir: Path, planned: TrainConfig) -> None:
+    """A folder is only counted as the planned run if it was trained with the plan's settings."""
+    saved = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
+    wanted = config_to_dict(planned)
+    for section, keys in _PLANNED_KEYS.items():
+        for key in keys or wanted[section]:
+            if saved.get(section, {}).get(key) != wanted[section][key]:
+                raise UserInputError(
+                    f"{run_dir} was trained with {section}.{key}={saved.get(section, {}).get(key)!r}, not the plan's "
+                    f"{wanted[section][key]!r}; move it away (the experiment then trains it anew) or use another --out"
+                )
+    if saved.get("runtime", {}).get("seed") != wanted["runtime"]["seed"]:
+        raise UserInputError(f"{run_dir} was trained with another seed; move it away or use another --out")
+
+
+def _data_identity(shared: list[str]) -> str | None:
+    """The data as the recipe resolved it (one spelling per dataset folder), None for the embedded digits."""
+    paths = [o.split("=", 1)[1] for o in shared if o.startswith("data.path=")]
+    return json.loads(paths[0]) if paths else None
+
+
 def _claim(out: Path, identity: dict[str, Any]) -> None:
-    """Record what the folder holds; refuse to mix another experiment, budget or dataset into it."""
+    """Record what the folder holds; refuse to mix another experiment, budget or dataset into it, or to take over a
+    folder of other files. Until a run has finished, the folder may be claimed afresh (e.g. after a wrong --data)."""
     record = out / RECORD
     if record.exists():
-        held = json.loads(record.read_text())
-        if held != identity:
+        try:
+            held = json.loads(record.read_text())
+        except ValueError:
+            raise UserInputError(f"{record} is damaged; delete it to claim {out} afresh") from None
+        if held == identity:
+            return
+        if any(out.glob(f"*/{TEST_METRICS}")):
             differs = ", ".join(f"{k} {held.get(k)!r} (not {v!r})" for k, v in identity.items() if held.get(k) != v)
             raise UserInputError(
                 f"{out} holds another experiment: {differs}; choose another --out, or repeat that one's settings"
             )
-        return
+    elif out.exists() and any(out.iterdir()):
+        raise UserInputError(f"{out} already holds other files; give an empty or new folder with --out")
     out.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(identity, indent=2) + "\n")
+    partial = out / f".{RECORD}.partial"
+    partial.write_text(json.dumps(identity, indent=2) + "\n")
+    partial.replace(record)

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from resnetlab.analysis import complexity
 from resnetlab.experiments.budget import Budget
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, by_label, median_of, percent, verdict
-from resnetlab.models import create_model
 
 TITLE = "Shortcut options A, B and C on CIFAR-10 ResNets (the CIFAR analogue of [R1] Table 3)"
 OPTIONS = ("A", "B", "C")
@@ -42,7 +40,7 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
     ]
     for depth in depths:
         for option in OPTIONS:
-            params = complexity(create_model(f"cifar_resnet{depth}", shortcut=option), (3, 32, 32)).params
+            params = runs[f"ResNet-{depth}-{option}"][0].parameters()
             paper = f"{PAPER_RESNET34_TOP1[option]:.2f}%" if depth == depths[0] else ""
             lines.append(
                 f"| {depth} | {option} | {params:,} | {percent(error[f'ResNet-{depth}-{option}'])} | {paper} |"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ class Context:
 
     def header(self) -> str:
         data = self.data or "the embedded digits (smoke budget: proves the wiring, shows nothing)"
-        per_seed = "one seed" if self.seeds == 1 else f"the median over {self.seeds} seeds"
+        per_seed = "one seed" if self.seeds == 1 else f"tables: the median over {self.seeds} seeds; figures: seed 0"
         return (
             f"# {self.title}\n\n"
             f"- budget: **{self.budget}**, {iterations(self.budget):,} iterations per run; data: {data}; {per_seed}\n"
@@ -47,7 +48,8 @@ def by_label(finished: Sequence[FinishedRun]) -> dict[str, list[FinishedRun]]:
 
 
 def percent(fraction: float) -> str:
-    return f"{100 * fraction:.2f}%"
+    """A diverged run's error is NaN: it reads as such instead of as a number."""
+    return "diverged" if math.isnan(fraction) else f"{100 * fraction:.2f}%"
 
 
 def verdict(shown: bool) -> str:
@@ -72,7 +74,8 @@ def write_results(context: Context, finished: Sequence[FinishedRun]) -> Path:
             "seed": run.seed,
             "final_train_error": run.final_train_error(),
             "test_error": run.test_error,
-            "test_top5": run.test["top5"],
+            "test_top5": run.test.get("top5"),
+            "diverged": run.diverged,
             "run_dir": run.run_dir.name,
         }
         for run in finished

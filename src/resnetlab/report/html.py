@@ -14,7 +14,8 @@ import markdown
 
 from resnetlab.errors import UserInputError
 
-GENERATOR = "resnetlab report"  # marks a page this command wrote, which it may then replace
+GENERATOR = "resnetlab report"
+_MARK = f"<meta name='generator' content='{GENERATOR}'>"  # on every page this command wrote, which it may replace
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; } th, td { border: 1px solid #bbb; padding: 4px 8px; }
@@ -34,11 +35,11 @@ window.addEventListener("load", function () {
 def build_report(paths: Sequence[Path], out: Path, *, title: str = "resnetlab report") -> Path:
     """Write one page for `paths` (run directories and experiment directories, in the order given) to `out`."""
     sections = [_section(path) for path in paths]
-    if out.exists() and GENERATOR not in out.read_text(errors="replace")[:2000]:
+    if out.exists() and _MARK not in _head(out):
         raise UserInputError(f"{out} exists and is not a resnetlab report; choose another --out")
     page = (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<meta name='generator' content='{GENERATOR}'><title>{html.escape(title)}</title>"
+        f"{_MARK}<title>{html.escape(title)}</title>"
         f"<style>{_STYLE}</style></head><body>\n<h1>{html.escape(title)}</h1>\n"
         + "\n".join(sections)
         + f"\n<script>{_FIGURE_CHECK}</script>\n</body></html>\n"
@@ -47,6 +48,11 @@ def build_report(paths: Sequence[Path], out: Path, *, title: str = "resnetlab re
     partial.write_text(page)
     partial.replace(out)
     return out
+
+
+def _head(page: Path) -> str:
+    with open(page, encoding="utf-8", errors="replace") as handle:
+        return handle.read(2000)
 
 
 def _section(path: Path) -> str:
