@@ -181,5 +181,5 @@ def test_unreadable_files_are_one_warning_line(tmp_path: Path) -> None:
 def test_eval_in_fp16_without_cuda_is_one_line(trained_run: Path) -> None:
     result = _run("eval", str(trained_run), "--precision", "fp16")
     assert result.returncode == 2
-    assert "fp16 inference needs a CUDA device, not cpu; use --precision bf16 or fp32" in result.stderr
+    assert "fp16 needs a CUDA device, not cpu; use --precision bf16 or fp32" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

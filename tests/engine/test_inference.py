@@ -5,6 +5,7 @@ import torch
 
 from resnetlab import optimize_for_inference
 from resnetlab.engine.inference import fast_bf16
+from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
 
 
@@ -45,3 +46,8 @@ def test_auto_precision_follows_the_hardware() -> None:
     fast = optimize_for_inference(_trained_like("cifar_resnet20"))
     expected = torch.bfloat16 if fast_bf16(torch.device("cpu")) else torch.float32
     assert fast.dtype == expected
+
+
+def test_fp16_on_a_cpu_is_refused_with_the_alternatives() -> None:
+    with pytest.raises(UserInputError, match="fp16 needs a CUDA device, not cpu; use --precision bf16 or fp32"):
+        optimize_for_inference(create_model("cifar_resnet20", num_classes=10), precision="fp16", device="cpu")

@@ -34,6 +34,6 @@ def test_gradient_clipping_bounds_the_update() -> None:
 
 
 def test_fp16_needs_a_gpu() -> None:
-    with pytest.raises(UserInputError, match="fp16 mixed precision needs a CUDA device"):
+    with pytest.raises(UserInputError, match="fp16 needs a CUDA device"):
         _, step = _step(precision="fp16")
         step(torch.randn(2, 3, 32, 32), torch.arange(2))

@@ -44,16 +44,22 @@ def bf16_supported(device: torch.device) -> bool:
     return device.type == "cpu"
 
 
+def check_precision(device: torch.device, precision: Precision) -> Precision:
+    """`precision` resolved for `device`; a clear error where the device cannot compute in it."""
+    precision = resolve_precision(device, precision)
+    if precision == "bf16" and not bf16_supported(device):
+        raise UserInputError(f"bf16 is not supported on {device}; use --precision fp32")
+    if precision == "fp16" and device.type != "cuda":
+        raise UserInputError(f"fp16 needs a CUDA device, not {device}; use --precision bf16 or fp32")
+    return precision
+
+
 def autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager[Any]:
     """bf16 or fp16 autocast for the forward pass; fp32 otherwise (only fp16 needs a gradient scaler)."""
-    precision = resolve_precision(device, precision)
+    precision = check_precision(device, precision)
     if precision == "bf16":
-        if not bf16_supported(device):
-            raise UserInputError(f"bf16 is not supported on {device}; use --precision fp32")
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     if precision == "fp16":
-        if device.type != "cuda":
-            raise UserInputError(f"fp16 mixed precision needs a CUDA device, not {device}; use --precision bf16")
         return torch.autocast(device_type="cuda", dtype=torch.float16)
     return contextlib.nullcontext()
 

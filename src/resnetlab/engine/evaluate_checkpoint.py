@@ -14,10 +14,10 @@ from resnetlab.data import batches as make_batches
 from resnetlab.data import guess_dataset, load_splits
 from resnetlab.data.imageset import DataSplits, generator
 from resnetlab.engine.config import DataConfig, EvalView, TrainConfig, config_from_dict
-from resnetlab.engine.device import resolve_device
+from resnetlab.engine.device import check_precision, resolve_device
 from resnetlab.engine.evaluate import EvalResult, evaluate
 from resnetlab.engine.inference import optimize_for_inference
-from resnetlab.engine.predict import Trained, load_trained, load_trained_config
+from resnetlab.engine.predict import Trained, load_trained, trained_config
 from resnetlab.engine.quantize import quantize_int8
 from resnetlab.errors import UserInputError
 
@@ -40,11 +40,17 @@ class TrainedOnData:
 
 
 def open_trained(
-    path: Path, device: torch.device, *, data_path: str | None = None, view: EvalView | None = None
+    source: Path | Trained,
+    device: torch.device | None = None,
+    *,
+    data_path: str | None = None,
+    view: EvalView | None = None,
 ) -> TrainedOnData:
-    """The checkpoint (or run directory) at `path` and its data (or other data with the same classes)."""
-    config = config_from_dict(load_trained_config(path))
-    trained = load_trained(path, device)
+    """A checkpoint (or run directory, or a model loaded from one) and its data (or other data with the same classes),
+    on `device` (default: the run's own `runtime.device`, resolved on this machine)."""
+    trained = load_trained(source, torch.device("cpu")) if isinstance(source, Path) else source
+    config = config_from_dict(trained_config(trained))
+    trained.model.to(device or resolve_device(config.runtime.device))
     data = config.data
     if data_path is not None:  # other data: its own kind, the run's split settings
         data = dataclasses.replace(data, path=data_path, dataset=guess_dataset(Path(data_path)))
@@ -97,11 +103,13 @@ def evaluate_checkpoint(
     """`view` overrides the run's data.eval_view (e.g. "flip" for test-time augmentation); `compile` runs the model
     through torch.compile (pays off on large test sets: compiling takes seconds to minutes); `precision` overrides the
     run's, "int8" quantizes the model, calibrated on training images (CPU only)."""
-    config = config_from_dict(load_trained_config(path))
+    trained = load_trained(path, torch.device("cpu"))
+    config = config_from_dict(trained_config(trained))
+    # int8 kernels are CPU kernels (x86 backend).
     device = torch.device("cpu") if precision == "int8" else resolve_device(config.runtime.device)
-    if precision == "fp16" and device.type != "cuda":
-        raise UserInputError(f"fp16 inference needs a CUDA device, not {device}; use --precision bf16 or fp32")
-    opened = open_trained(path, device, data_path=data_path, view=view)
+    if precision != "int8":  # before the data is read: a wrong precision fails at once
+        check_precision(device, precision or config.runtime.precision)
+    opened = open_trained(trained, device, data_path=data_path, view=view)
     batches = make_batches(
         opened.data,
         opened.splits,

@@ -19,7 +19,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from resnetlab.engine.device import fast_bf16, resolve_precision
+from resnetlab.engine.device import check_precision, fast_bf16
 from resnetlab.engine.fold import fold_batchnorm
 
 __all__ = ["InferenceModel", "fast_bf16", "optimize_for_inference"]
@@ -62,7 +62,7 @@ def optimize_for_inference(
     if device is None:
         device = next(model.parameters()).device
     device = torch.device(device)
-    dtype = _DTYPES[resolve_precision(device, precision)]
+    dtype = _DTYPES[check_precision(device, precision)]
     network = fold_batchnorm(model) if fold_bn else copy.deepcopy(model).eval()
     network = network.to(device=device, dtype=dtype)
     if channels_last:

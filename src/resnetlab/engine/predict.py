@@ -37,11 +37,11 @@ def checkpoint_path(path: Path) -> Path:
     return path / LAST_CHECKPOINT if path.is_dir() else path
 
 
-def load_trained_config(path: Path) -> dict[str, Any]:
-    """The training config stored in a checkpoint (or a run directory's last one)."""
-    config = load_checkpoint(checkpoint_path(path)).get("config")
+def trained_config(trained: Trained) -> dict[str, Any]:
+    """The training config stored in a trained model's checkpoint."""
+    config = trained.checkpoint.get("config")
     if not isinstance(config, dict):
-        raise UserInputError(f"{checkpoint_path(path)} holds no training config; it cannot be evaluated on its data")
+        raise UserInputError(f"{trained.path} holds no training config; it cannot be evaluated on its data")
     return config
 
 
