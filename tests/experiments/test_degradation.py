@@ -2,15 +2,17 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
 
 from resnetlab.cli import main
+from resnetlab.engine.run_dir import TEST_METRICS
 from resnetlab.engine.train import TrainingInterruptedError
 from resnetlab.errors import UserInputError
 from resnetlab.experiments import run
-from resnetlab.experiments.runner import PlannedRun, run_experiment
+from resnetlab.experiments.runner import COPIED_FROM, PlannedRun, run_experiment
 from resnetlab.experiments.summary import percent
 from tests.engine.interrupt import ctrl_c_at_step
 
@@ -142,3 +144,28 @@ def test_a_diverged_run_is_recorded_as_failed_and_the_experiment_goes_on(tmp_pat
     again = run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1, announce=lines.append)
     assert again[0].diverged == finished[0].diverged  # not trained again
     assert lines[-2:] == ["exploding-seed0: diverged before, kept as failed", "fine-seed0: finished, skipped"]
+
+
+def test_a_run_another_experiment_finished_with_the_same_config_is_copied_not_trained(smoke: Path) -> None:
+    lines: list[str] = []
+    out = smoke.parent / "gradients"
+    run("gradients", budget="smoke", data=None, out=out, announce=lines.append)
+    assert lines == [
+        f"{label}-seed0: trained before with the same config in {smoke / f'{label}-seed0'}, copied"
+        for label in ("plain-20", "ResNet-20")
+    ]
+    copied, source = out / "ResNet-20-seed0", smoke / "ResNet-20-seed0"
+    assert (copied / COPIED_FROM).read_text().strip() == str(source.resolve())
+    assert (copied / TEST_METRICS).read_text() == (source / TEST_METRICS).read_text()
+
+
+def test_an_unfinished_or_differently_configured_run_is_not_copied(smoke: Path, tmp_path: Path) -> None:
+    shutil.copytree(smoke, tmp_path / "degradation")
+    (tmp_path / "degradation" / "plain-20-seed0" / TEST_METRICS).unlink()
+    lines: list[str] = []
+    run("gradients", budget="smoke", data=None, out=tmp_path / "gradients", announce=lines.append)
+    assert lines[0] == "plain-20-seed0: training"
+    assert lines[1].startswith("ResNet-20-seed0: trained before with the same config in ")
+    lines.clear()
+    run("gradients", budget="smoke", data=None, out=tmp_path / "gradients-2", seeds=2, announce=lines.append)
+    assert "ResNet-20-seed1: training" in lines  # another seed is another run

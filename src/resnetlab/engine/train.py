@@ -63,7 +63,7 @@ def train(
     config: TrainConfig, *, out: Path | None = None, force: bool = False, show_progress: bool = True
 ) -> TrainResult:
     """Start a new run of `config` in `out` (or a fresh folder under runtime.out_dir)."""
-    config = _resolved(config)
+    config = resolved_config(config)
     with deterministic_mode(config.runtime.deterministic):
         setup = _prepare(config)  # everything that can fail on bad input, before anything is written
         name = f"{config.model.name}-{config.data.dataset}"
@@ -398,7 +398,7 @@ def _for_inference(model: nn.Module, config: TrainConfig) -> nn.Module:
     return optimize_for_inference(model, precision=config.runtime.precision, channels_last=config.runtime.channels_last)
 
 
-def _resolved(config: TrainConfig) -> TrainConfig:
+def resolved_config(config: TrainConfig) -> TrainConfig:
     """Paths made absolute (the saved config must find the data from any directory) and precision "auto" made
     concrete (the record says what ran)."""
     data, runtime = config.data, config.runtime

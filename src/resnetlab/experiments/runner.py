@@ -3,12 +3,18 @@
 Run again after an interruption, the same command skips the finished runs, resumes the one that was cut off from its
 last checkpoint and starts the rest: an experiment continues where it stopped. A run whose loss diverged is recorded
 as such (some of [R2]'s variants are expected to fail) and the experiment goes on.
+
+Experiments share networks (ResNet-20 at the quick budget is in degradation, depth, responses, gradients and shortcuts):
+a run that an experiment folder beside this one has already finished with exactly the same config is copied, not
+trained again, and its folder says where it came from.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,15 +23,16 @@ from typing import Any
 import yaml
 
 from resnetlab.engine.checkpoint import load_checkpoint
-from resnetlab.engine.config import TrainConfig, config_to_dict, load_config
+from resnetlab.engine.config import TrainConfig, config_from_dict, config_to_dict, load_config
 from resnetlab.engine.run_dir import CONFIG_FILE, LAST_CHECKPOINT, TEST_METRICS, read_metrics
-from resnetlab.engine.train import TrainingDivergedError, TrainingInterruptedError, resume, train
+from resnetlab.engine.train import TrainingDivergedError, TrainingInterruptedError, resolved_config, resume, train
 from resnetlab.errors import UserInputError
 from resnetlab.experiments.budget import Budget, recipe
 from resnetlab.models import create_model
 
 RECORD = "experiment.json"
 DIVERGED = "diverged.txt"  # written in a run folder whose loss became NaN or infinite: the run counts as failed
+COPIED_FROM = "copied_from.txt"  # in a run folder copied from another experiment's identical run: where from
 # The settings a run folder must share with the plan to be counted as that planned run.
 _PLANNED_KEYS = {"model": ("name", "options"), "data": ("dataset", "path"), "schedule": None, "optim": None}
 
@@ -110,6 +117,9 @@ def _finish(
         elif (run_dir / LAST_CHECKPOINT).exists():
             announce(f"{run_dir.name}: resuming from its last checkpoint")
             resume(run_dir, show_progress=show_progress)
+        elif not run_dir.exists() and (twin := _finished_twin(run_dir.parent, config)) is not None:
+            _copy_run(twin, run_dir)
+            announce(f"{run_dir.name}: trained before with the same config in {twin}, copied")
         else:  # never started, or killed before its first checkpoint: start it (anything there is kept aside)
             announce(f"{run_dir.name}: training")
             train(config, out=run_dir, force=run_dir.exists(), show_progress=show_progress)
@@ -137,6 +147,42 @@ def _check_same_run(run_dir: Path, planned: TrainConfig) -> None:
                 )
     if saved.get("runtime", {}).get("seed") != wanted["runtime"]["seed"]:
         raise UserInputError(f"{run_dir} was trained with another seed; move it away or use another --out")
+
+
+def _finished_twin(out: Path, config: TrainConfig) -> Path | None:
+    """A finished, not diverged run in another experiment folder beside `out` whose config equals `config` in every
+    value but where runs go (same network, data, recipe, precision and seed)."""
+    wanted = _comparable(config)
+    for saved_config in sorted(out.parent.glob(f"*/*/{CONFIG_FILE}")):
+        candidate = saved_config.parent
+        experiment_dir = candidate.parent
+        if experiment_dir == out or not (experiment_dir / RECORD).exists():
+            continue
+        if not (candidate / TEST_METRICS).exists() or (candidate / DIVERGED).exists():
+            continue
+        try:
+            saved = config_from_dict(yaml.safe_load(saved_config.read_text()))
+        except (UserInputError, yaml.YAMLError):
+            continue  # a folder of an older resnetlab or a damaged config: not provably the same run
+        if _comparable(saved) == wanted:
+            return candidate
+    return None
+
+
+def _comparable(config: TrainConfig) -> TrainConfig:
+    """As a run records it (paths absolute, precision "auto" made concrete), wherever its run folders go."""
+    resolved = resolved_config(config)
+    return dataclasses.replace(resolved, runtime=dataclasses.replace(resolved.runtime, out_dir=""))
+
+
+def _copy_run(source: Path, run_dir: Path) -> None:
+    """Copy under a temporary name, then rename: an interrupted copy never passes for a finished run."""
+    partial = run_dir.with_name(f".{run_dir.name}.copying")
+    if partial.exists():
+        shutil.rmtree(partial)
+    shutil.copytree(source, partial)
+    (partial / COPIED_FROM).write_text(f"{source.resolve()}\n")
+    partial.replace(run_dir)
 
 
 def _data_identity(shared: list[str]) -> str | None:
