@@ -156,8 +156,8 @@ def _finished_twin(out: Path, config: TrainConfig) -> Path | None:
     for saved_config in sorted(out.parent.glob(f"*/*/{CONFIG_FILE}")):
         candidate = saved_config.parent
         experiment_dir = candidate.parent
-        if experiment_dir == out or not (experiment_dir / RECORD).exists():
-            continue
+        if experiment_dir == out or not (experiment_dir / RECORD).exists() or candidate.name.startswith("."):
+            continue  # not another experiment's run (a dot folder is a copy in progress)
         if not (candidate / TEST_METRICS).exists() or (candidate / DIVERGED).exists():
             continue
         try:
