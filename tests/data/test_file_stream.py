@@ -136,3 +136,13 @@ def test_sample_statistics_match_a_direct_computation(tmp_path: Path) -> None:
     assert torch.allclose(stats["std"], values.std(0, unbiased=False))
     assert torch.allclose(stats["covariance"], torch.cov(values.T, correction=0), atol=1e-9)
     assert stats["pixel_mean"].shape == (3, 8, 8)
+
+
+def test_cutout_erases_streamed_training_images_only(files: FileSet) -> None:
+    view = CenterView(20, 16)  # no random view: only the cutout differs
+    plain = next(iter(_stream(files, view=view).epoch(0)))[0]
+    erased = next(iter(_stream(files, view=view, cutout=6).epoch(0)))[0]
+    changed = plain != erased
+    assert changed.any() and torch.equal(erased[changed], torch.zeros(int(changed.sum())))
+    evaluation = next(iter(_stream(files, train=False, view=view, cutout=6).epoch(0)))[0]
+    assert torch.equal(evaluation, next(iter(_stream(files, train=False, view=view).epoch(0)))[0])

@@ -190,3 +190,13 @@ def test_training_batches_are_never_mirrored_twice() -> None:
     data = make_imageset(5, side=4)
     images, labels = next(iter(_stream(data, train=True, mirrored=True).epoch(0)))
     assert images.shape[0] == labels.shape[0] == 5
+
+
+def test_cutout_erases_training_batches_only_and_keeps_the_crops_it_had_without() -> None:
+    data = make_imageset(count=16, classes=2, side=8)
+    plain, erased = _stream(data, augment="cifar"), _stream(data, augment="cifar", cutout=4)
+    for (without, _), (with_cutout, _) in zip(plain.epoch(0), erased.epoch(0), strict=True):
+        changed = without != with_cutout
+        assert changed.any() and torch.equal(with_cutout[changed], torch.zeros(int(changed.sum())))
+    evaluation = _stream(data, train=False, cutout=4)
+    assert torch.equal(next(iter(evaluation.epoch(0)))[0], next(iter(_stream(data, train=False).epoch(0)))[0])

@@ -4,7 +4,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from resnetlab.data.transforms import CropFlip, crop_flip, normalization, random_crop_flip, sample_crop_flip
+from resnetlab.data.transforms import (
+    CropFlip,
+    crop_flip,
+    cutout,
+    normalization,
+    random_crop_flip,
+    sample_crop_flip,
+)
 from resnetlab.errors import UserInputError
 
 CPU = torch.device("cpu")
@@ -77,3 +84,17 @@ def test_normalization_refuses_mismatched_statistics() -> None:
         normalization("pixel_mean", (0.5,) * 3, (0.5,) * 3, torch.zeros(3, 2, 2), (3, 4, 4), CPU)
     with pytest.raises(UserInputError, match=r"data\.normalize must be channel or pixel_mean, got 'zca'"):
         normalization("zca", (0.5,) * 3, (0.5,) * 3, torch.zeros(3, 4, 4), (3, 4, 4), CPU)  # type: ignore[arg-type]
+
+
+def test_cutout_zeroes_one_square_per_sample_clipped_at_the_border() -> None:
+    batch = torch.ones(64, 3, 32, 32)
+    out = cutout(batch, 16, torch.Generator().manual_seed(0))
+    erased = out[:, 0] == 0
+    assert torch.equal(erased[:, None].expand_as(out), out == 0)  # the same square in every channel
+    for sample in erased:
+        rows, columns = sample.any(dim=1).nonzero().flatten(), sample.any(dim=0).nonzero().flatten()
+        assert 8 <= len(rows) <= 16 and 8 <= len(columns) <= 16  # a centre in the image: at least half the side
+        assert int(sample.sum()) == len(rows) * len(columns)  # a rectangle: the square, clipped
+    squares = {tuple(sample.nonzero()[0].tolist()) for sample in erased}
+    assert len(squares) > 32  # each sample its own place
+    assert torch.equal(batch, torch.ones(64, 3, 32, 32))  # the input is left as it was

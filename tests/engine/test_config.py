@@ -33,6 +33,7 @@ def test_overrides_read_values_as_yaml() -> None:
         ("optim.lr=-0.1", "optim.lr must be > 0, got -0.1"),
         ("optim.lr=fast", "optim.lr must be a number, got 'fast'"),
         ("data.batch_size=0", "data.batch_size must be >= 1, got 0"),
+        ("data.cutout=-1", "data.cutout must be >= 0 (0 turns it off), got -1"),
         ("data.batch_size=12.5", "data.batch_size must be a whole number, got 12.5"),
         ("schedule.kind=linear", "schedule.kind must be one of multistep, cosine, onecycle, constant, got 'linear'"),
         ("schedule.milestones=[20, 10]", "schedule.milestones must be increasing"),

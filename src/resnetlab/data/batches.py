@@ -44,6 +44,7 @@ def batches(
             device=device,
             channels_last=channels_last,
             mirrored=not train and config.eval_view == "flip",
+            cutout=config.cutout,
         )
     normalize = normalization(config.normalize, splits.mean, splits.std, splits.pixel_mean, data.image_shape, device)
     imagenet = config.augment == "imagenet"
@@ -71,4 +72,5 @@ def batches(
         cifar_augment=config.augment == "cifar",
         lighting=lighting,
         channels_last=channels_last,
+        cutout=config.cutout,
     )

@@ -19,7 +19,14 @@ from torch.utils.data import DataLoader, Dataset
 from resnetlab.data.fileset import FileSet
 from resnetlab.data.folder import SkippedFilesWarning
 from resnetlab.data.imageset import derive_seed, generator
-from resnetlab.data.transforms import CIFAR_PAD, ColorPCA, Normalization, lighting_offsets, random_crop_flip
+from resnetlab.data.transforms import (
+    CIFAR_PAD,
+    ColorPCA,
+    Normalization,
+    cutout,
+    lighting_offsets,
+    random_crop_flip,
+)
 from resnetlab.errors import UserInputError
 
 View = Callable[[str], torch.Tensor]
@@ -76,6 +83,7 @@ class FileStream:
         cifar_augment: bool = False,
         lighting: tuple[ColorPCA, float] | None = None,
         channels_last: bool = False,
+        cutout: int = 0,
     ) -> None:
         if batch_size < 1:
             raise UserInputError(f"batch size must be >= 1, got {batch_size}")
@@ -84,6 +92,7 @@ class FileStream:
         self._normalize = normalize
         self.cifar_augment = train and cifar_augment
         self.lighting = lighting if train else None
+        self.cutout = cutout if train else 0
         self.channels_last = channels_last
         self.skipped: set[str] = set()  # every unreadable file met so far, for one warning per file
 
@@ -142,13 +151,15 @@ class FileStream:
         if pixels.dim() == 5:  # several views per image (10-crop): N*V images, N labels; evaluate averages them
             pixels = pixels.flatten(0, 1)
         inputs = self._normalize(pixels)
-        if self.cifar_augment or self.lighting is not None:
+        if self.cifar_augment or self.lighting is not None or self.cutout:
             rng = generator(self.seed, "batch-augment", epoch, batch, device=self.device)
             if self.cifar_augment:
                 inputs = random_crop_flip(inputs, rng, CIFAR_PAD)
             if self.lighting is not None:
                 pca, strength = self.lighting
                 inputs += lighting_offsets(pca, inputs.shape[0], strength, self._normalize.scale, rng)
+            if self.cutout:
+                inputs = cutout(inputs, self.cutout, rng)
         if self.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         return inputs, labels

@@ -15,7 +15,7 @@ from typing import Literal
 import torch
 
 from resnetlab.data.imageset import ImageSet, generator
-from resnetlab.data.transforms import CIFAR_PAD, normalization, random_crop_flip
+from resnetlab.data.transforms import CIFAR_PAD, cutout, normalization, random_crop_flip
 from resnetlab.errors import UserInputError
 
 
@@ -37,6 +37,7 @@ class BatchStream:
         device: torch.device,
         channels_last: bool = False,
         mirrored: bool = False,
+        cutout: int = 0,
     ) -> None:
         if batch_size < 1:
             raise UserInputError(f"batch size must be >= 1, got {batch_size}")
@@ -48,6 +49,7 @@ class BatchStream:
         # Evaluation sees the images as they are: augmentation is for training only ([R1] Sec. 4.2 evaluates
         # "the single view of the original 32x32 image").
         self.augment = train and augment == "cifar"
+        self.cutout = cutout if train else 0
         self.seed = seed
         self.device = device
         self.channels_last = channels_last
@@ -92,12 +94,15 @@ class BatchStream:
         images = images.to(self.device, non_blocking=True)
         labels = labels.to(self.device, non_blocking=True)
         inputs = self._normalize(images)
-        if self.augment:
-            # [R1] does not say whether padding comes before or after normalising. Padding after it, as
-            # fb.resnet.torch (the reference Torch reproduction of [R1]'s CIFAR results) does, makes the zero border
-            # the mean colour; padding raw pixels would add a black one.
+        if self.augment or self.cutout:
             rng = generator(self.seed, "augment", epoch, batch, device=self.device)
-            inputs = random_crop_flip(inputs, rng, CIFAR_PAD)
+            if self.augment:
+                # [R1] does not say whether padding comes before or after normalising. Padding after it, as
+                # fb.resnet.torch (the reference Torch reproduction of [R1]'s CIFAR results) does, makes the zero
+                # border the mean colour; padding raw pixels would add a black one.
+                inputs = random_crop_flip(inputs, rng, CIFAR_PAD)
+            if self.cutout:  # after the crop's draws, so runs without cutout see the same crops as before
+                inputs = cutout(inputs, self.cutout, rng)
         if self.mirrored:
             inputs = torch.stack([inputs, inputs.flip(-1)], dim=1).flatten(0, 1)
         if self.channels_last:

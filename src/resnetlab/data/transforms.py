@@ -96,6 +96,23 @@ def random_crop_flip(batch: torch.Tensor, generator: torch.Generator, pad: int =
     return crop_flip(batch, sample_crop_flip(batch.shape[0], pad, generator), pad)
 
 
+def cutout(batch: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """Cutout (DeVries & Taylor 2017; not in [R1]/[R2]): in each sample, a `size` x `size` square centred at a
+    uniformly drawn pixel (clipped where it overlaps the border) is set to zero, which after normalisation is the
+    mean colour. A regulariser for the CIFAR nets, which fit the training set almost exactly."""
+    count, _, height, width = batch.shape
+    device = batch.device
+    centres = torch.stack(
+        [torch.randint(0, extent, (count,), generator=generator, device=device) for extent in (height, width)]
+    )
+    first = centres - size // 2  # 2 x N: the square's first row and first column
+    rows, columns = torch.arange(height, device=device), torch.arange(width, device=device)
+    in_rows = (rows >= first[0, :, None]) & (rows < first[0, :, None] + size)  # N x H
+    in_columns = (columns >= first[1, :, None]) & (columns < first[1, :, None] + size)  # N x W
+    erased = in_rows[:, :, None] & in_columns[:, None, :]  # N x H x W
+    return batch.masked_fill(erased[:, None], 0.0)
+
+
 @dataclass(frozen=True, eq=False)
 class ColorPCA:
     """The principal axes of the training pixels' colours (AlexNet's "PCA on the set of RGB pixel values")."""

@@ -73,6 +73,8 @@ class DataConfig:
     # augmentation, not in the papers); ten_crop (streamed data): [R1] Sec. 3.4's "standard 10-crop testing".
     eval_resize: int = 256
     eval_view: EvalView = "center"
+    # Cutout (DeVries & Taylor 2017, not in the papers): side of the square erased from each training image; 0 is off.
+    cutout: int = 0
 
 
 @dataclass
@@ -188,6 +190,7 @@ def validate(config: TrainConfig) -> None:
     _require(0.0 <= optim.momentum < 1.0, "optim.momentum", "in [0, 1)", optim.momentum)
     _require(optim.weight_decay >= 0, "optim.weight_decay", ">= 0", optim.weight_decay)
     _require(optim.grad_clip is None or optim.grad_clip > 0, "optim.grad_clip", "> 0 or null", optim.grad_clip)
+    _require(config.data.cutout >= 0, "data.cutout", ">= 0 (0 turns it off)", config.data.cutout)
     _require(0.0 <= optim.label_smoothing < 1.0, "optim.label_smoothing", "in [0, 1)", optim.label_smoothing)
     ema = optim.ema_decay
     _require(ema is None or 0.0 < ema < 1.0, "optim.ema_decay", "in (0, 1) or null", ema)
