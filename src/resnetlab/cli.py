@@ -16,8 +16,8 @@ from resnetlab.analysis import complexity, stage_complexity
 from resnetlab.data import guess_dataset
 from resnetlab.engine.config import load_config
 from resnetlab.engine.evaluate_checkpoint import evaluate_checkpoint
-from resnetlab.engine.predict import expand_image_paths, load_trained, predict
-from resnetlab.engine.train import TrainingInterruptedError, resume, train
+from resnetlab.engine.predict import expand_image_paths, format_predictions, load_trained, predict
+from resnetlab.engine.train import TrainingInterruptedError, TrainResult, resume, train
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model, list_models, model_entry
 from resnetlab.models.network import ResNet
@@ -110,9 +110,35 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="run directory (default: a new folder under runtime.out_dir)")
     train.add_argument("--force", action="store_true", help="start over in an existing --out (the old one is kept)")
     train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    _add_transfer_flags(train)
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config value, repeatable")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(run=_run_train)
+
+    finetune = commands.add_parser(
+        "finetune",
+        help="fine-tune pretrained weights on a class-per-folder image tree (a new head sized from the data)",
+        description="Fine-tune pretrained weights on a class-per-folder tree: the weights' own input size and "
+        "normalisation, a new head, the backbone at 0.1x the head's LR, a 10-epoch cosine schedule.",
+    )
+    finetune.add_argument("data", type=Path, help="a class-per-folder image tree (JPEG/PNG, any sizes)")
+    finetune.add_argument(
+        "--init",
+        required=True,
+        help="torchvision:NAME[.WEIGHTS], timm:NAME, or a local .pth / .safetensors / resnetlab checkpoint",
+    )
+    finetune.add_argument("--model", help="the network the weights fit (default: read from the weights)")
+    finetune.add_argument("--freeze-stages", type=_non_negative_int, help="freeze the stem and the first N stages")
+    finetune.add_argument("--epochs", type=_positive_int, help="schedule length (default 10)")
+    finetune.add_argument("--lr", type=float, help="the head's LR (default 0.01; the backbone's is 0.1x)")
+    finetune.add_argument("--batch-size", type=_positive_int, help="data.batch_size (default 32)")
+    finetune.add_argument("--seed", type=_non_negative_int, help="runtime.seed")
+    finetune.add_argument("--device", choices=("auto", "cpu", "cuda"), help="runtime.device")
+    finetune.add_argument("--out", type=Path, help="run directory (default: a new folder under runs/)")
+    finetune.add_argument("--force", action="store_true", help="start over in an existing --out (the old one is kept)")
+    finetune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config value")
+    finetune.add_argument("--no-progress", action="store_true", help="no progress bar")
+    finetune.set_defaults(run=_run_finetune)
 
     evaluate = commands.add_parser("eval", help="evaluate a checkpoint (or a run's last one) on a test split")
     evaluate.add_argument("checkpoint", type=Path, help="a .pt checkpoint or a run directory")
@@ -137,10 +163,43 @@ def _build_parser() -> argparse.ArgumentParser:
     predict.add_argument("checkpoint", type=Path, help="a .pt checkpoint or a run directory")
     predict.add_argument("images", nargs="+", help="image files, folders or patterns")
     predict.add_argument("--topk", type=_positive_int, default=1, help="how many classes to show per image")
-    predict.add_argument("--json", action="store_true", help="print JSON lines instead of text")
+    predict.add_argument(
+        "--format", choices=("text", "json", "csv"), default="text", help="text, JSON lines, or CSV with a header"
+    )
+    predict.add_argument("--json", action="store_true", help="the same as --format json")
+    predict.add_argument("--out", type=Path, help="write the predictions to this file instead of printing them")
     predict.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     _add_compile_flag(predict)
     predict.set_defaults(run=_run_predict)
+
+    embed = commands.add_parser("embed", help="pooled features of image files, as a .npy array")
+    embed.add_argument("checkpoint", type=Path, help="a checkpoint, a run directory, or pretrained weights")
+    embed.add_argument("images", nargs="+", help="image files, folders or patterns")
+    embed.add_argument("--out", type=Path, required=True, help="the .npy file (its .txt twin lists the images)")
+    embed.add_argument("--stage", type=_positive_int, help="a stage's average-pooled map instead of the head's input")
+    embed.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    embed.set_defaults(run=_run_embed)
+
+    export = commands.add_parser("export", help="export to ONNX or TorchScript, checked against PyTorch")
+    export.add_argument("checkpoint", type=Path, help="a checkpoint, a run directory, or pretrained weights")
+    export.add_argument("--format", choices=("onnx", "torchscript"), default="onnx", help="default: %(default)s")
+    export.add_argument("--out", type=Path, help="the file to write (default: model.onnx / model.ts beside it)")
+    export.add_argument(
+        "--dynamic-batch",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="any batch size (default); --no-dynamic-batch fixes it to the check batch's",
+    )
+    export.add_argument("--opset", type=_positive_int, help="ONNX opset version (default 18)")
+    export.add_argument("--images", nargs="+", help="images to check the export on (default: random inputs)")
+    export.set_defaults(run=_run_export)
+
+    explain = commands.add_parser("explain", help="Grad-CAM heatmap of the evidence for a class, over the image")
+    explain.add_argument("checkpoint", type=Path, help="a checkpoint, a run directory, or pretrained weights")
+    explain.add_argument("image", type=Path, help="one image file")
+    explain.add_argument("--out", type=Path, required=True, help="the PNG to write (the image's size)")
+    explain.add_argument("--class", dest="class_name", help="explain this class (default: the top one)")
+    explain.set_defaults(run=_run_explain)
     experiment = commands.add_parser("experiment", help="run one of the papers' experiments (resumable)")
     experiment.add_argument(
         "name",
@@ -209,6 +268,35 @@ def _add_compile_flag(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_transfer_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--init", help="start from pretrained weights: torchvision:NAME[.WEIGHTS], timm:NAME, or a file (model.init)"
+    )
+    command.add_argument(
+        "--freeze-stages", type=_non_negative_int, help="freeze the stem and the first N stages (model.freeze_stages)"
+    )
+
+
+def _run_finetune(args: argparse.Namespace) -> int:
+    from resnetlab.engine.finetune import finetune_overrides
+    from resnetlab.models.pretrained import load_pretrained
+
+    weights = load_pretrained(args.init)
+    print(f"resnetlab: fine-tuning {weights.source}", file=sys.stderr)
+    preset = finetune_overrides(weights, args.data, args.model, args.init)
+    flags: list[tuple[str, object]] = [
+        ("model.freeze_stages", args.freeze_stages),
+        ("schedule.length", args.epochs),
+        ("optim.lr", args.lr),
+        ("data.batch_size", args.batch_size),
+        ("runtime.seed", args.seed),
+        ("runtime.device", args.device),
+    ]
+    overrides = preset + [f"{key}={json.dumps(value)}" for key, value in flags if value is not None] + list(args.set)
+    config = load_config(None, overrides)
+    return _report_training(train(config, out=args.out, force=args.force, show_progress=not args.no_progress))
+
+
 def _train_overrides(args: argparse.Namespace) -> list[str]:
     """The flags as `key=value` overrides, applied before --set so that --set has the last word."""
     pairs: list[tuple[str, object]] = [
@@ -221,6 +309,8 @@ def _train_overrides(args: argparse.Namespace) -> list[str]:
         ("runtime.device", args.device),
         ("runtime.precision", args.precision),
         ("runtime.deterministic", args.deterministic),
+        ("model.init", args.init),
+        ("model.freeze_stages", args.freeze_stages),
     ]
     if args.data is not None and args.dataset is None:
         pairs.append(("data.dataset", guess_dataset(Path(args.data))))
@@ -239,6 +329,10 @@ def _run_train(args: argparse.Namespace) -> int:
     else:
         config = load_config(args.config, _train_overrides(args))
         result = train(config, out=args.out, force=args.force, show_progress=not args.no_progress)
+    return _report_training(result)
+
+
+def _report_training(result: TrainResult) -> int:
     test = result.test
     print(
         f"test accuracy {100 * test.top1:.2f}% (top-5 {100 * test.top5:.2f}%, loss {test.loss:.4f}) on "
@@ -266,13 +360,58 @@ def _run_predict(args: argparse.Namespace) -> int:
     from resnetlab.engine.device import resolve_device
 
     trained = load_trained(args.checkpoint, resolve_device(args.device))
-    for row in predict(trained, expand_image_paths(args.images), topk=args.topk, compile=args.compile):
-        if args.json:
-            print(json.dumps(row))
-        else:
-            answers = ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in row["top"])
-            print(f"{row['path']}: {answers}")
+    rows = predict(trained, expand_image_paths(args.images), topk=args.topk, compile=args.compile)
+    style = "json" if args.json else args.format
+    text = format_predictions(rows, style)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        _write_text(args.out, text)
+        print(f"{len(rows)} predictions: {args.out}")
     return 0
+
+
+def _run_embed(args: argparse.Namespace) -> int:
+    from resnetlab.engine.device import resolve_device
+    from resnetlab.engine.embed import embed, save_features
+
+    trained = load_trained(args.checkpoint, resolve_device(args.device))
+    paths = expand_image_paths(args.images)
+    features = embed(trained, paths, stage=args.stage)
+    listing = save_features(features, paths, args.out)
+    print(f"{features.shape[0]} x {features.shape[1]} features: {args.out} (rows in the order of {listing})")
+    return 0
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from resnetlab.engine.export import export_model
+
+    trained = load_trained(args.checkpoint, torch.device("cpu"))
+    suffix = ".onnx" if args.format == "onnx" else ".ts"
+    out = args.out or trained.path.with_name(f"model{suffix}")
+    images = expand_image_paths(args.images) if args.images else None
+    result = export_model(
+        trained, out, format=args.format, dynamic_batch=args.dynamic_batch, opset=args.opset, images=images
+    )
+    sizes = " and ".join(map(str, result.batch_sizes))
+    print(f"exported: {result.path} ({result.path.stat().st_size / 2**20:.1f} MiB)")
+    print(f"check: max |logit difference| vs PyTorch {result.max_difference:.2e} on {result.inputs}, batch {sizes}")
+    return 0
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    from resnetlab.engine.explain import explain
+
+    trained = load_trained(args.checkpoint, torch.device("cpu"))
+    result = explain(trained, args.image, args.out, args.class_name)
+    print(f"{args.image}: {result.class_name} {100 * result.probability:.1f}%; Grad-CAM: {result.path}")
+    return 0
+
+
+def _write_text(path: Path, text: str) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text)
+    partial.replace(path)
 
 
 def _run_models(args: argparse.Namespace) -> int:

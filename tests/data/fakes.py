@@ -88,3 +88,17 @@ def write_cifar(parent: Path, name: str, per_file: int = 3, protocol: int = 2) -
         start += per_file
     (directory / meta).write_bytes(pickle.dumps(meta_content, protocol=protocol))
     return directory
+
+
+def write_photos(root: Path, classes: int = 3, per_class: int = 6, seed: int = 0) -> Path:
+    """root/class_<k>/<i>.jpg: textured JPEGs of mixed sizes and aspect ratios, tinted by class, as a user's folder."""
+    generator = np.random.default_rng(seed)
+    for label in range(classes):
+        for i in range(per_class):
+            width, height = (int(v) for v in generator.integers(24, 72, size=2))
+            noise = generator.integers(0, 96, size=(height, width, 3))
+            pixels = np.clip(noise + np.array(class_color(label)) * 0.6, 0, 255).astype(np.uint8)
+            path = root / f"class_{label}" / f"{i:03d}.jpg"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels).save(path, quality=90)
+    return root

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING
 
@@ -54,9 +55,9 @@ def load_splits(config: DataConfig) -> DataSplits:
     source = f"{origin} ({' / '.join(sizes)})"
     if isinstance(train, ImageSet):
         mean, std, pixel_mean = image_statistics(train.images)
-        return DataSplits(train, val, test, mean, std, pixel_mean, source)
+        return _given_statistics(DataSplits(train, val, test, mean, std, pixel_mean, source), config)
     sampled = sample_statistics(train, plain_view(config), config.workers, STATISTICS_SAMPLE, config.split_seed)
-    return DataSplits(
+    splits = DataSplits(
         train,
         val,
         test,
@@ -66,6 +67,17 @@ def load_splits(config: DataConfig) -> DataSplits:
         source,
         color_pca(sampled["covariance"]),
     )
+    return _given_statistics(splits, config)
+
+
+def _given_statistics(splits: DataSplits, config: DataConfig) -> DataSplits:
+    """data.mean / data.std, when set (pretrained weights' own), in place of the measured ones."""
+    if config.mean is None or config.std is None:
+        return splits
+    channels = splits.train.image_shape[0]
+    if len(config.mean) != channels:
+        raise UserInputError(f"data.mean has {len(config.mean)} values but the images have {channels} channels")
+    return dataclasses.replace(splits, mean=tuple(config.mean), std=tuple(config.std))
 
 
 STATISTICS_SAMPLE = 512  # images whose pixels give a streamed set's mean, std and colour axes

@@ -13,8 +13,9 @@ import torch
 from safetensors.torch import save_file
 
 from resnetlab.errors import UserInputError
+from resnetlab.models.pretrained import CHECKPOINT_FORMAT
 
-FORMAT = "resnetlab-checkpoint"
+FORMAT = CHECKPOINT_FORMAT
 VERSION = 1
 
 

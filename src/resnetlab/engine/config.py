@@ -40,6 +40,11 @@ class ConfigError(UserInputError):
 class ModelConfig:
     name: str = "cifar_resnet20"
     options: dict[str, Any] = field(default_factory=dict)  # passed to create_model, e.g. {shortcut: B}
+    # Start from pretrained weights: torchvision:NAME[.WEIGHTS], timm:NAME, or a .pth / .safetensors / resnetlab
+    # checkpoint path (see models/pretrained.py). The head is kept when it fits the data's classes, else made anew.
+    init: str | None = None
+    # Fine-tuning: the stem and the first N stages keep their weights, and their BN layers their statistics.
+    freeze_stages: int = 0
 
 
 @dataclass
@@ -75,6 +80,10 @@ class DataConfig:
     eval_view: EvalView = "center"
     # Cutout (DeVries & Taylor 2017, not in the papers): side of the square erased from each training image; 0 is off.
     cutout: int = 0
+    # Per-channel normalisation, in [0, 1] units; null measures it on the training split. Fine-tuning sets the
+    # pretrained weights' own values: the features they learned expect inputs normalised that way.
+    mean: list[float] | None = None
+    std: list[float] | None = None
 
 
 @dataclass
@@ -87,6 +96,7 @@ class OptimConfig:
     grad_clip: float | None = None  # max global gradient norm
     fused: bool = True  # one fused kernel for the SGD update of all parameters (same arithmetic as the loop)
     label_smoothing: float = 0.0
+    backbone_lr_scale: float = 1.0  # fine-tuning: everything but the head trains at lr * this (e.g. 0.1)
     # An exponential moving average of the weights (and BN statistics), evaluated and exported instead of the
     # trained weights when set; e.g. 0.999 (per iteration). Not in [R1]/[R2].
     ema_decay: float | None = None
@@ -191,6 +201,10 @@ def validate(config: TrainConfig) -> None:
     _require(optim.weight_decay >= 0, "optim.weight_decay", ">= 0", optim.weight_decay)
     _require(optim.grad_clip is None or optim.grad_clip > 0, "optim.grad_clip", "> 0 or null", optim.grad_clip)
     _require(config.data.cutout >= 0, "data.cutout", ">= 0 (0 turns it off)", config.data.cutout)
+    _require(optim.backbone_lr_scale > 0, "optim.backbone_lr_scale", "> 0", optim.backbone_lr_scale)
+    frozen = config.model.freeze_stages
+    _require(frozen >= 0, "model.freeze_stages", ">= 0 (0 freezes nothing)", frozen)
+    _check_statistics(data.mean, data.std)
     _require(0.0 <= optim.label_smoothing < 1.0, "optim.label_smoothing", "in [0, 1)", optim.label_smoothing)
     ema = optim.ema_decay
     _require(ema is None or 0.0 < ema < 1.0, "optim.ema_decay", "in (0, 1) or null", ema)
@@ -218,6 +232,13 @@ def validate(config: TrainConfig) -> None:
     _require(runtime.eval_every >= 1, "runtime.eval_every", ">= 1", runtime.eval_every)
     _require(runtime.log_every >= 1, "runtime.log_every", ">= 1", runtime.log_every)
     _require(runtime.checkpoint_every >= 0, "runtime.checkpoint_every", ">= 0", runtime.checkpoint_every)
+
+
+def _check_statistics(mean: list[float] | None, std: list[float] | None) -> None:
+    _require((mean is None) == (std is None), "data.mean and data.std", "set together or both null", [mean, std])
+    if mean is not None and std is not None:
+        _require(len(mean) == len(std) >= 1, "data.std", f"as long as data.mean ({len(mean)} values)", std)
+        _require(all(s > 0 for s in std), "data.std", "> 0 per channel", std)
 
 
 def _require(ok: bool, key: str, rule: str, value: object) -> None:

@@ -16,7 +16,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
     """An eval-mode copy of `model` with every foldable conv -> BN pair merged (same outputs up to rounding)."""
-    graph = torch.fx.symbolic_trace(copy.deepcopy(model).eval())
+    copied = copy.deepcopy(model).eval()
+    graph = torch.fx.GraphModule(copied, _BatchNormLeafTracer().trace(copied))
     modules = dict(graph.named_modules())
     calls: dict[str, int] = {}
     for node in graph.graph.nodes:
@@ -43,6 +44,14 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     graph.delete_all_unused_submodules()
     graph.recompile()
     return graph
+
+
+class _BatchNormLeafTracer(torch.fx.Tracer):
+    """Every BatchNorm2d is one call, subclasses too (fine-tuning's FrozenBatchNorm2d lives outside torch.nn, which
+    the default tracer would trace into)."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return isinstance(m, nn.BatchNorm2d) or super().is_leaf_module(m, module_qualified_name)
 
 
 def _replace(graph: torch.fx.GraphModule, target: str, module: nn.Module) -> None:

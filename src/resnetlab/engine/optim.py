@@ -1,24 +1,36 @@
-"""SGD as [R1] uses it, with the option to exempt BN and bias terms from weight decay."""
+"""SGD as [R1] uses it, with the option to exempt BN and bias terms from weight decay, and fine-tuning's lower
+learning rate for the pretrained backbone than for the new head."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
 
 from resnetlab.engine.config import OptimConfig
+from resnetlab.engine.freeze import is_head
 
 
 def build_optimizer(model: nn.Module, config: OptimConfig) -> torch.optim.SGD:
-    decay: list[nn.Parameter] = []
-    no_decay: list[nn.Parameter] = []
-    for parameter in model.parameters():
-        if not parameter.requires_grad:
+    """Parameter groups by (weight decay, LR scale); each group's `lr_scale` multiplies the scheduled LR."""
+    groups: dict[tuple[float, float], list[nn.Parameter]] = {}
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:  # frozen stages: no update, and no weight decay pulling them either
             continue
         # 1-D tensors are BN scales/shifts and biases: decaying them pulls BN towards zero for no regularising gain.
-        (no_decay if parameter.ndim <= 1 and not config.decay_bn_and_bias else decay).append(parameter)
-    groups = [{"params": decay, "weight_decay": config.weight_decay}]
-    if no_decay:
-        groups.append({"params": no_decay, "weight_decay": 0.0})
+        decay = 0.0 if parameter.ndim <= 1 and not config.decay_bn_and_bias else config.weight_decay
+        scale = 1.0 if is_head(name) else config.backbone_lr_scale
+        groups.setdefault((decay, scale), []).append(parameter)
+    param_groups: list[dict[str, Any]] = [
+        {"params": params, "weight_decay": decay, "lr_scale": scale, "lr": config.lr * scale}
+        for (decay, scale), params in groups.items()
+    ]
     return torch.optim.SGD(
-        groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov, fused=config.fused or None
+        param_groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov, fused=config.fused or None
     )
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +21,9 @@ from resnetlab.engine.inference import optimize_for_inference
 from resnetlab.engine.run_dir import LAST_CHECKPOINT
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
+from resnetlab.models.pretrained import load_into, load_pretrained
 
+PRETRAINED_SUFFIXES = {".pth", ".bin", ".safetensors"}  # state dicts; resnetlab's own checkpoints end in .pt
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 
 
@@ -46,7 +51,10 @@ def trained_config(trained: Trained) -> dict[str, Any]:
 
 
 def load_trained(path: Path, device: torch.device) -> Trained:
-    """A checkpoint file, or a run directory (its last checkpoint: the model `train` reported on)."""
+    """A checkpoint file, or a run directory (its last checkpoint: the model `train` reported on); or pretrained
+    weights (torchvision:NAME, timm:NAME, a .pth / .safetensors state dict) with the classes they carry."""
+    if is_pretrained_source(path):
+        return open_pretrained(str(path), device)
     file = checkpoint_path(path)
     checkpoint = load_checkpoint(file)
     missing = [
@@ -60,6 +68,43 @@ def load_trained(path: Path, device: torch.device) -> Trained:
     except RuntimeError:
         raise UserInputError(f"{file} does not fit {checkpoint['model_name']}: its weights differ") from None
     return Trained(model.to(device).eval(), checkpoint, file)
+
+
+def is_pretrained_source(path: Path) -> bool:
+    text = str(path)
+    return text.startswith(("torchvision:", "timm:")) or path.suffix in PRETRAINED_SUFFIXES
+
+
+def open_pretrained(source: str, device: torch.device, model_name: str | None = None) -> Trained:
+    """Pretrained weights as a trained model: predict, embed, export and explain work on them as they are."""
+    weights = load_pretrained(source)
+    name = model_name or weights.model_name
+    if name is None:
+        raise UserInputError(f"cannot tell which network {weights.source} is; it fits no registered model")
+    num_classes = weights.num_classes
+    if num_classes is None or weights.classes is None or len(weights.classes) != num_classes:
+        raise UserInputError(
+            f"{weights.source} has no class names for its {num_classes} outputs; fine-tune it on your classes first"
+        )
+    options = {**weights.model_options, "num_classes": num_classes}
+    model = create_model(name, **options)
+    load_into(model, weights, name)
+    channels = int(weights.state_dict["conv1.weight"].shape[1])
+    checkpoint = {
+        "model_name": name,
+        "model_options": options,
+        "classes": weights.classes,
+        "preprocess": {
+            "normalize": "channel",
+            "mean": list(weights.mean),
+            "std": list(weights.std),
+            "input_size": [channels, weights.input_size, weights.input_size],
+            "resize": weights.resize,
+        },
+        "pixel_mean": torch.zeros(channels, weights.input_size, weights.input_size),
+        "model": model.state_dict(),
+    }
+    return Trained(model.to(device).eval(), checkpoint, Path(source))
 
 
 def input_normalization(trained: Trained, device: torch.device) -> Normalization:
@@ -145,3 +190,22 @@ def predict(
                 }
             )
     return rows
+
+
+def format_predictions(rows: list[dict[str, Any]], style: str) -> str:
+    """text: `path: class 97.1%, ...`; json: one JSON object a line; csv: path, then class_i and probability_i."""
+    if style == "json":
+        return "".join(json.dumps(row) + "\n" for row in rows)
+    if style == "csv":
+        buffer = io.StringIO()
+        k = max((len(row["top"]) for row in rows), default=1)
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["path"] + [f"{name}_{i}" for i in range(1, k + 1) for name in ("class", "probability")])
+        for row in rows:
+            writer.writerow([row["path"]] + [v for t in row["top"] for v in (t["class"], f"{t['probability']:.6f}")])
+        return buffer.getvalue()
+    lines = [
+        f"{row['path']}: " + ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in row["top"])
+        for row in rows
+    ]
+    return "".join(line + "\n" for line in lines)

@@ -22,8 +22,9 @@ from resnetlab.engine.config import TrainConfig, config_to_dict, load_config, sa
 from resnetlab.engine.device import autocast, deterministic_mode, resolve_device, resolve_precision
 from resnetlab.engine.ema import WeightAverage
 from resnetlab.engine.evaluate import EvalResult, evaluate
+from resnetlab.engine.freeze import freeze_stages
 from resnetlab.engine.inference import optimize_for_inference
-from resnetlab.engine.optim import build_optimizer
+from resnetlab.engine.optim import build_optimizer, set_learning_rate
 from resnetlab.engine.plots import plot_run
 from resnetlab.engine.run_dir import (
     BEST_CHECKPOINT,
@@ -41,6 +42,7 @@ from resnetlab.engine.schedule import learning_rate, total_iterations
 from resnetlab.engine.step import TrainStep
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model, model_entry
+from resnetlab.models.pretrained import load_into, load_pretrained
 
 
 class TrainingDivergedError(UserInputError):
@@ -212,8 +214,7 @@ def _run(
                 break
             images, labels = item
             lr = learning_rate(schedule, config.optim.lr, iteration, iterations_per_epoch, warming_up=warming_up)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
+            set_learning_rate(optimizer, lr)
             loss, logits = step(images, labels)
             if average is not None:
                 average.update(model)
@@ -350,7 +351,11 @@ def build_model(config: TrainConfig, train_set: ImageSet | FileSet) -> nn.Module
     for key, from_data in (("num_classes", num_classes), ("in_chans", in_chans)):
         if options.setdefault(key, from_data) != from_data:
             raise UserInputError(f"model.options.{key}={options[key]} but the data has {from_data}; drop the option")
-    return create_model(config.model.name, **options)
+    model = create_model(config.model.name, **options)
+    if config.model.init is not None:
+        load_into(model, load_pretrained(config.model.init), config.model.name)
+    freeze_stages(model, config.model.freeze_stages)
+    return model
 
 
 def model_record(config: TrainConfig, splits: DataSplits) -> dict[str, Any]:

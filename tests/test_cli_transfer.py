@@ -1,0 +1,122 @@
+"""The fine-tuning workflow as a user runs it: finetune, then predict, embed, export and explain the result."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from PIL import Image
+
+from tests.data.fakes import write_photos
+
+
+def _run(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "resnetlab", *argv], capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("transfer")
+    torch.manual_seed(0)
+    torch.save(torchvision.models.resnet18().state_dict(), root / "resnet18.pth")  # stands in for downloaded weights
+    write_photos(root / "photos", classes=3, per_class=5)
+    return root
+
+
+@pytest.fixture(scope="module")
+def finetuned(workspace: Path) -> Path:
+    result = _run(
+        "finetune",
+        str(workspace / "photos"),
+        "--init",
+        str(workspace / "resnet18.pth"),
+        "--freeze-stages",
+        "2",
+        "--epochs",
+        "1",
+        "--out",
+        str(workspace / "run"),
+        "--no-progress",
+        # 64-px crops keep the test short; everything else is the recipe as shipped.
+        "--set",
+        "data.crop_size=64",
+        "--set",
+        "data.scale_range=[72, 90]",
+        "--set",
+        "data.eval_resize=72",
+        "--set",
+        f"data.cache_dir={workspace / 'cache'}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"fine-tuning {workspace / 'resnet18.pth'}" in result.stderr
+    assert "test accuracy" in result.stdout
+    return workspace / "run"
+
+
+def test_predict_writes_csv_with_the_top_classes(finetuned: Path, workspace: Path) -> None:
+    out = workspace / "predictions.csv"
+    result = _run(
+        "predict", str(finetuned), str(workspace / "photos"), "--topk", "2", "--format", "csv", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"15 predictions: {out}"
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert len(rows) == 15 and list(rows[0]) == ["path", "class_1", "probability_1", "class_2", "probability_2"]
+    assert all(row["class_1"] in {"class_0", "class_1", "class_2"} for row in rows)
+    assert all(float(row["probability_1"]) >= float(row["probability_2"]) for row in rows)
+
+
+def test_embed_writes_one_row_per_image(finetuned: Path, workspace: Path) -> None:
+    result = _run("embed", str(finetuned), str(workspace / "photos"), "--out", str(workspace / "feats.npy"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("15 x 512 features:")
+    assert np.load(workspace / "feats.npy").shape == (15, 512)
+
+
+@pytest.mark.parametrize(("format", "suffix"), [("onnx", ".onnx"), ("torchscript", ".ts")])
+def test_export_checks_the_file_against_pytorch(finetuned: Path, workspace: Path, format: str, suffix: str) -> None:
+    photo = str(next((workspace / "photos" / "class_0").glob("*.jpg")))
+    result = _run("export", str(finetuned), "--format", format, "--images", photo)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no deprecation or exporter noise
+    assert f"exported: {finetuned / ('model' + suffix)}" in result.stdout
+    difference = float(result.stdout.split("PyTorch ")[1].split(" ")[0])
+    assert difference < 1e-4 and "on 1 images, batch 2 and 1" in result.stdout
+
+
+def test_explain_writes_a_heatmap_png_of_the_images_size(finetuned: Path, workspace: Path) -> None:
+    photo = next((workspace / "photos" / "class_1").glob("*.jpg"))
+    result = _run("explain", str(finetuned), str(photo), "--out", str(workspace / "cam.png"))
+    assert result.returncode == 0, result.stderr
+    assert "Grad-CAM:" in result.stdout
+    with Image.open(photo) as original, Image.open(workspace / "cam.png") as heatmap:
+        assert heatmap.size == original.size
+
+
+def test_pretrained_weights_predict_with_the_classes_they_carry(workspace: Path) -> None:
+    photo = str(next((workspace / "photos" / "class_0").glob("*.jpg")))
+    result = _run("predict", str(workspace / "resnet18.pth"), photo, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert '"class": ' in result.stdout  # one of ImageNet's 1000 names, from the weights' metadata
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["finetune", "photos", "--init", "nowhere.pth"], "nowhere.pth is not a weights file, a run directory"),
+        (["finetune", "photos", "--init", "torchvision:resnet51"], "torchvision has no model 'resnet51'"),
+        (["export", "resnet18.pth", "--out", "."], "is a directory; give the file to write"),
+    ],
+)
+def test_transfer_mistakes_are_one_line(argv: list[str], message: str, workspace: Path) -> None:
+    argv = [str(workspace / a) if a in ("photos", "resnet18.pth") else a for a in argv]
+    result = _run(*argv)
+    assert result.returncode == 2
+    assert message in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
