@@ -70,7 +70,7 @@ def test_a_fine_tuning_run_starts_from_the_file_keeps_frozen_stages_and_records_
     backbone = [key for key in source if not key.startswith("fc.")]
     assert all(torch.equal(trained[key], source[key]) for key in backbone)
     saved = yaml.safe_load((result.run_dir / "config.yaml").read_text())
-    assert saved["model"]["init"] == str(tmp_path / "r18.pth") and saved["model"]["freeze_stages"] == 4
+    assert saved["model"]["init"] == str((tmp_path / "r18.pth").resolve()) and saved["model"]["freeze_stages"] == 4
 
 
 def test_a_training_run_from_another_architecture_fails_before_writing_anything(tmp_path: Path) -> None:

@@ -404,15 +404,19 @@ def _for_inference(model: nn.Module, config: TrainConfig) -> nn.Module:
 
 
 def resolved_config(config: TrainConfig) -> TrainConfig:
-    """Paths made absolute (the saved config must find the data from any directory) and precision "auto" made
-    concrete (the record says what ran)."""
+    """Paths made absolute (the saved config must find the data and the initial weights from any directory) and
+    precision "auto" made concrete (the record says what ran)."""
     data, runtime = config.data, config.runtime
     precision = resolve_precision(resolve_device(runtime.device), runtime.precision)
     path = str(Path(data.path).expanduser().resolve()) if data.path is not None else None
     cache = str(Path(data.cache_dir).expanduser().resolve()) if data.cache_dir is not None else None
     out_dir = str(Path(runtime.out_dir).expanduser().resolve())
+    init = config.model.init
+    if init is not None and not init.startswith(("torchvision:", "timm:")):
+        init = str(Path(init).expanduser().resolve())
     return dataclasses.replace(
         config,
+        model=dataclasses.replace(config.model, init=init),
         data=dataclasses.replace(data, path=path, cache_dir=cache),
         runtime=dataclasses.replace(runtime, out_dir=out_dir, precision=precision),
     )
