@@ -118,3 +118,19 @@ def test_a_file_that_is_no_state_dict_is_refused(tmp_path: Path) -> None:
 def test_the_network_is_read_off_the_tensors() -> None:
     assert infer_model_name(torchvision.models.wide_resnet50_2().state_dict()) == "wide_resnet50_2"
     assert infer_model_name(create_model("cifar_resnet20").state_dict()) == "cifar_resnet20"
+
+
+def test_timm_hub_weights_bring_timms_preprocessing(monkeypatch: pytest.MonkeyPatch) -> None:
+    made = timm.create_model("resnet50.a1_in1k", pretrained=False)  # the architecture and config, no download
+    asked: list[tuple[str, bool]] = []
+
+    def fake_create(name: str, pretrained: bool = False, **kwargs: object) -> torch.nn.Module:
+        asked.append((name, pretrained))
+        return made
+
+    monkeypatch.setattr(timm, "create_model", fake_create)
+    weights = load_pretrained("timm:resnet50.a1_in1k")
+    assert asked == [("resnet50.a1_in1k", True)]
+    assert weights.model_name == "resnet50" and weights.classes is not None and len(weights.classes) == 1000
+    assert weights.mean == IMAGENET_MEAN and weights.input_size == 224
+    assert weights.resize == round(224 / made.pretrained_cfg["crop_pct"])
