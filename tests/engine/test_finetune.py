@@ -9,8 +9,9 @@ import yaml
 from resnetlab.engine.checkpoint import load_checkpoint
 from resnetlab.engine.config import load_config
 from resnetlab.engine.finetune import BACKBONE_LR_SCALE, finetune_overrides
-from resnetlab.engine.train import train
+from resnetlab.engine.train import resume, train
 from resnetlab.errors import UserInputError
+from resnetlab.models import create_model
 from resnetlab.models.pretrained import IMAGENET_MEAN, IMAGENET_STD, PretrainedWeights, load_pretrained
 from tests.data.fakes import write_photos
 
@@ -87,3 +88,20 @@ def test_a_training_run_from_another_architecture_fails_before_writing_anything(
     with pytest.raises(UserInputError, match=r"r18.pth does not fit resnet34: .*tensors missing"):
         train(load_config(None, overrides), out=tmp_path / "run", show_progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_resumed_run_does_not_read_its_initial_weights_again(tmp_path: Path) -> None:
+    torch.save(create_model("cifar_resnet20", num_classes=3).state_dict(), tmp_path / "start.pth")
+    photos = write_photos(tmp_path / "photos", classes=3, per_class=4)
+    overrides = [
+        f"model.init={tmp_path / 'start.pth'}",
+        "data.dataset=folder",
+        f"data.path={photos}",
+        "data.image_size=32",
+        "schedule.length=2",
+        f"data.cache_dir={tmp_path / 'cache'}",
+    ]
+    run = train(load_config(None, overrides), out=tmp_path / "run", show_progress=False).run_dir
+    (run / "test_metrics.json").unlink()  # as if stopped before the end: resume continues (here: just finishes)
+    (tmp_path / "start.pth").unlink()
+    assert resume(run, show_progress=False).iterations == 2

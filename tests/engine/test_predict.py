@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torchvision
 from PIL import Image
 
 from resnetlab.engine.checkpoint import save_checkpoint
@@ -79,3 +80,10 @@ def test_predictions_carry_class_names_and_sum_to_one(tiny_config: TrainConfig, 
     assert [len(row["top"]) for row in rows] == [10]
     assert sorted(t["class"] for t in rows[0]["top"]) == [str(i) for i in range(10)]
     assert sum(t["probability"] for t in rows[0]["top"]) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_state_dict_saved_as_pt_opens_as_pretrained_weights(tmp_path: Path) -> None:
+    torch.save(torchvision.models.resnet18().state_dict(), tmp_path / "resnet18.pt")
+    trained = load_trained(tmp_path / "resnet18.pt", torch.device("cpu"))
+    assert trained.checkpoint["model_name"] == "resnet18" and len(trained.classes) == 1000
+    assert trained.checkpoint["preprocess"]["input_size"] == [3, 224, 224]

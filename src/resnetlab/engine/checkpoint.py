@@ -19,6 +19,10 @@ FORMAT = CHECKPOINT_FORMAT
 VERSION = 1
 
 
+class NotACheckpointError(UserInputError):
+    """A readable PyTorch file that is not one of resnetlab's checkpoints (a bare state dict, say)."""
+
+
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
     """Write to a temporary file in the same directory, flush it to disk, then rename over `path`.
 
@@ -53,7 +57,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     except (RuntimeError, EOFError, OSError, ValueError) as error:
         raise UserInputError(f"checkpoint {path} is damaged or not a PyTorch file ({type(error).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise UserInputError(f"{path} is not a resnetlab checkpoint (no '{FORMAT}' header)")
+        raise NotACheckpointError(f"{path} is not a resnetlab checkpoint (no '{FORMAT}' header)")
     return state
 
 

@@ -16,7 +16,7 @@ from torch import nn
 
 from resnetlab.data.transforms import Normalization, normalization
 from resnetlab.data.views import CenterView
-from resnetlab.engine.checkpoint import load_checkpoint
+from resnetlab.engine.checkpoint import NotACheckpointError, load_checkpoint
 from resnetlab.engine.inference import optimize_for_inference
 from resnetlab.engine.run_dir import LAST_CHECKPOINT
 from resnetlab.errors import UserInputError
@@ -56,7 +56,10 @@ def load_trained(path: Path, device: torch.device) -> Trained:
     if is_pretrained_source(path):
         return open_pretrained(str(path), device)
     file = checkpoint_path(path)
-    checkpoint = load_checkpoint(file)
+    try:
+        checkpoint = load_checkpoint(file)
+    except NotACheckpointError:  # a state dict saved as .pt, as torchvision's and timm's users often do
+        return open_pretrained(str(file), device)
     missing = [
         key for key in ("model_name", "model_options", "model", "classes", "preprocess") if key not in checkpoint
     ]

@@ -83,7 +83,7 @@ def resume(run_dir: Path, *, show_progress: bool = True) -> TrainResult:
     config = load_config(run_dir / CONFIG_FILE)
     checkpoint = load_checkpoint(run_dir / LAST_CHECKPOINT)
     with deterministic_mode(config.runtime.deterministic):
-        setup = _prepare(config)
+        setup = _prepare(config, resuming=True)
         return _resumable(
             run_dir, lambda: _run(config, setup, run_dir, checkpoint=checkpoint, show_progress=show_progress)
         )
@@ -107,14 +107,15 @@ class _Setup:
     model: nn.Module
 
 
-def _prepare(config: TrainConfig) -> _Setup:
+def _prepare(config: TrainConfig, *, resuming: bool = False) -> _Setup:
     """Seed, then data and model: the same order on every start, so a run is reproducible from its config."""
     _seed_everything(config.runtime.seed)
     device = resolve_device(config.runtime.device)
     autocast(device, config.runtime.precision)  # refuses bf16 where it is unsupported, before anything is written
     model_entry(config.model.name)  # an unknown name fails before the data is read
     splits = load_splits(config.data)
-    model = build_model(config, splits.train)
+    # A resumed run's weights come from its checkpoint: the initial weights (model.init) are not read again.
+    model = build_model(config, splits.train, load_init=not resuming)
     memory_format = torch.channels_last if config.runtime.channels_last else torch.contiguous_format
     model.to(device)
     if device.type == "cuda" and not config.runtime.deterministic:
@@ -344,7 +345,7 @@ def _restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def build_model(config: TrainConfig, train_set: ImageSet | FileSet) -> nn.Module:
+def build_model(config: TrainConfig, train_set: ImageSet | FileSet, *, load_init: bool = True) -> nn.Module:
     """The configured network, sized from the data: classes and input channels come from the dataset."""
     options = dict(config.model.options)
     num_classes, in_chans = len(train_set.classes), train_set.image_shape[0]
@@ -352,7 +353,7 @@ def build_model(config: TrainConfig, train_set: ImageSet | FileSet) -> nn.Module
         if options.setdefault(key, from_data) != from_data:
             raise UserInputError(f"model.options.{key}={options[key]} but the data has {from_data}; drop the option")
     model = create_model(config.model.name, **options)
-    if config.model.init is not None:
+    if config.model.init is not None and load_init:
         load_into(model, load_pretrained(config.model.init), config.model.name)
     freeze_stages(model, config.model.freeze_stages)
     return model
