@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except TrainingInterruptedError as error:
         print(f"resnetlab: {error}", file=sys.stderr)
-        return 130  # the shell's code for Ctrl-C
+        return error.exit_code  # 128 + the signal's number, as the shell reports a process it stopped
     except KeyboardInterrupt:
         print("resnetlab: interrupted", file=sys.stderr)
         return 130

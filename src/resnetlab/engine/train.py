@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from torch import nn
 from tqdm import tqdm
 
 from resnetlab.data import BatchStream, DataSplits, FileSet, FileStream, ImageSet, batches, load_splits
-from resnetlab.engine.checkpoint import export_weights, load_checkpoint, save_checkpoint
+from resnetlab.engine.checkpoint import export_weights, load_checkpoint_or_previous, save_checkpoint
 from resnetlab.engine.config import TrainConfig, config_to_dict, load_config, save_config
 from resnetlab.engine.device import autocast, deterministic_mode, resolve_device, resolve_precision
 from resnetlab.engine.ema import WeightAverage
@@ -40,6 +41,7 @@ from resnetlab.engine.run_dir import (
 )
 from resnetlab.engine.schedule import learning_rate, total_iterations
 from resnetlab.engine.step import TrainStep
+from resnetlab.engine.stop import StopRequest, stop_on_signals
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model, model_entry
 from resnetlab.models.pretrained import load_into, load_pretrained
@@ -50,7 +52,11 @@ class TrainingDivergedError(UserInputError):
 
 
 class TrainingInterruptedError(UserInputError):
-    """Ctrl-C: the run stops; its last checkpoint is where `--resume` continues."""
+    """Ctrl-C or SIGTERM: the run stops; its last checkpoint is where `--resume` continues."""
+
+    def __init__(self, message: str, exit_code: int = 130) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # the shell's 128 + signal number: 130 for SIGINT, 143 for SIGTERM
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ def train(
         run_dir = new_run_dir(out, Path(config.runtime.out_dir), name, force=force)
         save_config(config, run_dir / CONFIG_FILE)
         _write_json(run_dir / "environment.json", environment())
-        return _resumable(run_dir, lambda: _run(config, setup, run_dir, checkpoint=None, show_progress=show_progress))
+        return _resumable(run_dir, lambda stop: _run(config, setup, run_dir, None, stop, show_progress=show_progress))
 
 
 def resume(run_dir: Path, *, show_progress: bool = True) -> TrainResult:
@@ -81,17 +87,27 @@ def resume(run_dir: Path, *, show_progress: bool = True) -> TrainResult:
     if (run_dir / TEST_METRICS).exists():
         raise UserInputError(f"{run_dir} has finished; evaluate it with `resnetlab eval {run_dir}`")
     config = load_config(run_dir / CONFIG_FILE)
-    checkpoint = load_checkpoint(run_dir / LAST_CHECKPOINT)
+    checkpoint = load_checkpoint_or_previous(run_dir / LAST_CHECKPOINT)
     with deterministic_mode(config.runtime.deterministic):
         setup = _prepare(config, resuming=True)
         return _resumable(
-            run_dir, lambda: _run(config, setup, run_dir, checkpoint=checkpoint, show_progress=show_progress)
+            run_dir, lambda stop: _run(config, setup, run_dir, checkpoint, stop, show_progress=show_progress)
         )
 
 
-def _resumable(run_dir: Path, run: Callable[[], TrainResult]) -> TrainResult:
+def _stopped(stop: StopRequest, iteration: int, run_dir: Path) -> None:
+    number = getattr(signal, stop.signal_name or "SIGINT")
+    raise TrainingInterruptedError(
+        f"stopped by {stop.signal_name} after iteration {iteration}, checkpoint written; continue with "
+        f"`resnetlab train --resume {run_dir}`",
+        exit_code=128 + int(number),
+    )
+
+
+def _resumable(run_dir: Path, run: Callable[[StopRequest], TrainResult]) -> TrainResult:
     try:
-        return run()
+        with stop_on_signals() as stop:
+            return run(stop)
     except KeyboardInterrupt:
         if (run_dir / LAST_CHECKPOINT).exists():
             hint = f"continue from the last checkpoint with `resnetlab train --resume {run_dir}`"
@@ -124,7 +140,13 @@ def _prepare(config: TrainConfig, *, resuming: bool = False) -> _Setup:
 
 
 def _run(
-    config: TrainConfig, setup: _Setup, run_dir: Path, checkpoint: dict[str, Any] | None, show_progress: bool
+    config: TrainConfig,
+    setup: _Setup,
+    run_dir: Path,
+    checkpoint: dict[str, Any] | None,
+    stop: StopRequest,
+    *,
+    show_progress: bool,
 ) -> TrainResult:
     runtime, schedule = config.runtime, config.schedule
     device, splits, model = setup.device, setup.splits, setup.model
@@ -246,6 +268,9 @@ def _run(
             mid_epoch = batch_index < iterations_per_epoch
             if runtime.checkpoint_every and iteration % runtime.checkpoint_every == 0 and mid_epoch:
                 save(run_dir / LAST_CHECKPOINT, epoch, batch_index)
+            if stop.requested and mid_epoch and iteration < total:
+                save(run_dir / LAST_CHECKPOINT, epoch, batch_index)
+                _stopped(stop, iteration, run_dir)
 
         epoch_seconds = time.perf_counter() - epoch_start
         epoch += 1
@@ -274,6 +299,8 @@ def _run(
                 test_result = result
         log.write(record)
         save(run_dir / LAST_CHECKPOINT, epoch, 0)
+        if stop.requested and iteration < total:  # asked during the epoch's last step or its evaluation
+            _stopped(stop, iteration, run_dir)
     bar.close()
 
     if test_result is None or splits.val is not None:

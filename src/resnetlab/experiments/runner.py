@@ -127,9 +127,10 @@ def _finish(
         (run_dir / DIVERGED).write_text(f"{error}\n")
         announce(f"{run_dir.name}: diverged ({error}); counted as failed")
         return str(error)
-    except TrainingInterruptedError:
+    except TrainingInterruptedError as error:
         raise TrainingInterruptedError(
-            f"interrupted in {run_dir}; run the same `resnetlab experiment {experiment}` command again to continue"
+            f"interrupted in {run_dir}; run the same `resnetlab experiment {experiment}` command again to continue",
+            exit_code=error.exit_code,
         ) from None
     return None
 
