@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -104,7 +105,8 @@ def test_pretrained_weights_predict_with_the_classes_they_carry(workspace: Path)
     photo = str(next((workspace / "photos" / "class_0").glob("*.jpg")))
     result = _run("predict", str(workspace / "resnet18.pth"), photo, "--format", "json")
     assert result.returncode == 0, result.stderr
-    assert '"class": ' in result.stdout  # one of ImageNet's 1000 names, from the weights' metadata
+    top = json.loads(result.stdout)["top"][0]["class"]
+    assert top in torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]  # the names travel along
 
 
 @pytest.mark.parametrize(
@@ -113,6 +115,8 @@ def test_pretrained_weights_predict_with_the_classes_they_carry(workspace: Path)
         (["finetune", "photos", "--init", "nowhere.pth"], "nowhere.pth is not a weights file, a run directory"),
         (["finetune", "photos", "--init", "torchvision:resnet51"], "torchvision has no model 'resnet51'"),
         (["export", "resnet18.pth", "--out", "."], "is a directory; give the file to write"),
+        (["predict", "resnet18.pth", "photos", "--json", "--format", "csv"], "--json and --format csv contradict"),
+        (["embed", "resnet18.pth", "photos", "--out", "feats.csv"], "--out must name a .npy file"),
     ],
 )
 def test_transfer_mistakes_are_one_line(argv: list[str], message: str, workspace: Path) -> None:

@@ -294,7 +294,9 @@ def _run_finetune(args: argparse.Namespace) -> int:
     ]
     overrides = preset + [f"{key}={json.dumps(value)}" for key, value in flags if value is not None] + list(args.set)
     config = load_config(None, overrides)
-    return _report_training(train(config, out=args.out, force=args.force, show_progress=not args.no_progress))
+    loaded = weights if config.model.init == args.init else None  # unless --set named other weights
+    result = train(config, out=args.out, force=args.force, show_progress=not args.no_progress, init_weights=loaded)
+    return _report_training(result)
 
 
 def _train_overrides(args: argparse.Namespace) -> list[str]:
@@ -361,6 +363,8 @@ def _run_predict(args: argparse.Namespace) -> int:
 
     trained = load_trained(args.checkpoint, resolve_device(args.device))
     rows = predict(trained, expand_image_paths(args.images), topk=args.topk, compile=args.compile)
+    if args.json and args.format not in ("text", "json"):
+        raise UsageError(f"--json and --format {args.format} contradict each other; give one of them")
     style = "json" if args.json else args.format
     text = format_predictions(rows, style)
     if args.out is None:
@@ -373,8 +377,9 @@ def _run_predict(args: argparse.Namespace) -> int:
 
 def _run_embed(args: argparse.Namespace) -> int:
     from resnetlab.engine.device import resolve_device
-    from resnetlab.engine.embed import embed, save_features
+    from resnetlab.engine.embed import check_features_path, embed, save_features
 
+    check_features_path(args.out)
     trained = load_trained(args.checkpoint, resolve_device(args.device))
     paths = expand_image_paths(args.images)
     features = embed(trained, paths, stage=args.stage)

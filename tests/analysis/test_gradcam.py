@@ -47,3 +47,27 @@ def test_the_overlay_keeps_the_image_size_and_colours_the_hot_region() -> None:
     assert blended.shape == (10, 20, 3) and blended.dtype == np.uint8
     assert blended[0, 15, 0] > blended[0, 15, 2]  # "jet": hot is red
     assert blended[0, 5, 2] > blended[0, 5, 0]  # cold is blue
+
+
+def test_the_heatmap_is_grad_cams_definition_computed_another_way() -> None:
+    """Selvaraju et al. Eq. 1-2 with a hook on the last stage: alpha_k = mean of dy_c/dA_k, ReLU(sum alpha_k A_k)."""
+    model = _model().eval()
+    image = torch.randn(3, 32, 32, generator=torch.Generator().manual_seed(2))
+    captured: dict[str, torch.Tensor] = {}
+
+    def keep(module: torch.nn.Module, inputs: object, output: torch.Tensor) -> None:
+        output.retain_grad()
+        captured["maps"] = output
+
+    handle = model.layer3.register_forward_hook(keep)  # a post-activation net: the last stage is what the head pools
+    logits = model(image[None])
+    handle.remove()
+    top = int(logits.argmax())
+    logits[0, top].backward()
+    maps, gradient = captured["maps"], captured["maps"].grad
+    assert gradient is not None
+    expected = torch.relu((gradient.mean((2, 3), keepdim=True) * maps).sum(1))[0].detach()  # 8 x 8 for a 32 px input
+    expected = torch.nn.functional.interpolate(expected[None, None], size=(32, 32), mode="bilinear")[0, 0]
+    expected = expected / expected.max()
+    assert expected.std() > 0.05  # a map with structure, not the all-zero one of a class with no evidence
+    assert np.allclose(grad_cam(model, image).heatmap, expected.numpy(), atol=1e-5)

@@ -87,9 +87,18 @@ def test_torchscript_export_loads_and_agrees_at_any_batch_size(
 def test_a_fixed_batch_export_has_a_fixed_batch_axis(cifar_resnet20: Trained, tmp_path: Path) -> None:
     result = export_model(cifar_resnet20, tmp_path / "fixed.onnx", format="onnx", dynamic_batch=False)
     dim = onnx.load(str(result.path)).graph.input[0].type.tensor_type.shape.dim[0]
-    assert result.batch_sizes == (2,) and dim.dim_value == 2 and not dim.dim_param
+    assert result.batch_sizes == (1,) and dim.dim_value == 1 and not dim.dim_param
 
 
-def test_exporting_onto_a_directory_is_refused(cifar_resnet20: Trained, tmp_path: Path) -> None:
+def test_exporting_onto_a_directory_or_into_a_missing_one_is_refused(cifar_resnet20: Trained, tmp_path: Path) -> None:
     with pytest.raises(UserInputError, match="is a directory; give the file to write"):
         export_model(cifar_resnet20, tmp_path, format="onnx")
+    with pytest.raises(UserInputError, match=r"the folder .*nowhere does not exist; create it or choose another --out"):
+        export_model(cifar_resnet20, tmp_path / "nowhere" / "model.ts", format="torchscript")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_opset_the_exporter_cannot_target_is_one_line(cifar_resnet20: Trained, tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match=r"ONNX export failed \(opset 1\): "):
+        export_model(cifar_resnet20, tmp_path / "model.onnx", format="onnx", opset=1)
+    assert list(tmp_path.iterdir()) == []

@@ -1,4 +1,6 @@
+import dataclasses
 import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -6,14 +8,17 @@ import torch
 import torchvision
 import yaml
 
+from resnetlab.data import load_splits
 from resnetlab.engine.checkpoint import load_checkpoint
 from resnetlab.engine.config import load_config
 from resnetlab.engine.finetune import BACKBONE_LR_SCALE, finetune_overrides
-from resnetlab.engine.train import resume, train
+from resnetlab.engine.train import TrainingInterruptedError, build_model, resume, train
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
 from resnetlab.models.pretrained import IMAGENET_MEAN, IMAGENET_STD, PretrainedWeights, load_pretrained
 from tests.data.fakes import write_photos
+
+from .interrupt import signal_at_step
 
 
 def _values(overrides: list[str]) -> dict[str, object]:
@@ -92,16 +97,38 @@ def test_a_training_run_from_another_architecture_fails_before_writing_anything(
 
 def test_a_resumed_run_does_not_read_its_initial_weights_again(tmp_path: Path) -> None:
     torch.save(create_model("cifar_resnet20", num_classes=3).state_dict(), tmp_path / "start.pth")
-    photos = write_photos(tmp_path / "photos", classes=3, per_class=4)
+    photos = write_photos(tmp_path / "photos", classes=3, per_class=8)
     overrides = [
         f"model.init={tmp_path / 'start.pth'}",
+        "model.freeze_stages=1",
+        "optim.backbone_lr_scale=0.1",
         "data.dataset=folder",
         f"data.path={photos}",
         "data.image_size=32",
+        "data.batch_size=4",
         "schedule.length=2",
+        "runtime.deterministic=true",
         f"data.cache_dir={tmp_path / 'cache'}",
     ]
-    run = train(load_config(None, overrides), out=tmp_path / "run", show_progress=False).run_dir
-    (run / "test_metrics.json").unlink()  # as if stopped before the end: resume continues (here: just finishes)
+    config = load_config(None, overrides)
+    uninterrupted = train(config, out=tmp_path / "full", show_progress=False)
+    full = load_checkpoint(uninterrupted.run_dir / "last.pt")["model"]
+    with signal_at_step(3, signal.SIGTERM), pytest.raises(TrainingInterruptedError):
+        train(config, out=tmp_path / "cut", show_progress=False)  # stops mid-epoch, after iteration 3
     (tmp_path / "start.pth").unlink()
-    assert resume(run, show_progress=False).iterations == 2
+    resumed = resume(tmp_path / "cut", show_progress=False)  # frozen stage and LR scales rebuilt from the config
+    assert resumed.iterations == uninterrupted.iterations
+    got = load_checkpoint(resumed.run_dir / "last.pt")["model"]
+    assert all(torch.equal(full[k], got[k]) for k in full)
+
+
+def test_the_head_is_kept_only_for_the_same_class_names(tmp_path: Path) -> None:
+    source = create_model("cifar_resnet20", num_classes=3)
+    photos = write_photos(tmp_path / "photos", classes=3, per_class=2)
+    config = load_config(None, ["model.init=given", "data.dataset=folder", f"data.path={photos}", "data.image_size=32"])
+    train_set = load_splits(dataclasses.replace(config.data, cache_dir=str(tmp_path / "cache"))).train
+    for classes, kept in ((["class_0", "class_1", "class_2"], True), (["cat", "dog", "horse"], False)):
+        weights = PretrainedWeights(source.state_dict(), "given", None, classes, (0.5,) * 3, (0.2,) * 3, 32, None)
+        model = build_model(config, train_set, init_weights=weights)
+        assert torch.equal(model.fc.weight, source.fc.weight) == kept
+        assert torch.equal(model.layer3[2].conv2.weight, source.layer3[2].conv2.weight)

@@ -61,3 +61,11 @@ def test_the_backbone_learns_at_a_fraction_of_the_heads_rate() -> None:
         assert group["lr"] == pytest.approx(0.02 if is_head_group else 0.002)
     grouped = sum(len(g["params"]) for g in optimizer.param_groups)
     assert grouped == len(list(model.parameters()))
+
+
+def test_the_group_layout_does_not_depend_on_the_weight_decay_value() -> None:
+    """A checkpoint's optimizer state must fit the optimizer a resume builds, whatever the decay value."""
+    model = create_model("cifar_resnet20")
+    for decay in (0.0, 1e-4):
+        optimizer = build_optimizer(model, OptimConfig(weight_decay=decay, decay_bn_and_bias=False))
+        assert [g["weight_decay"] for g in optimizer.param_groups] == [decay, 0.0]

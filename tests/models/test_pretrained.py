@@ -134,3 +134,26 @@ def test_timm_hub_weights_bring_timms_preprocessing(monkeypatch: pytest.MonkeyPa
     assert weights.model_name == "resnet50" and weights.classes is not None and len(weights.classes) == 1000
     assert weights.mean == IMAGENET_MEAN and weights.input_size == 224
     assert weights.resize == round(224 / made.pretrained_cfg["crop_pct"])
+
+
+def test_older_state_dicts_without_bn_step_counters_load(tmp_path: Path) -> None:
+    reference = torchvision.models.resnet18()
+    state = {k: v for k, v in reference.state_dict().items() if not k.endswith("num_batches_tracked")}
+    torch.save(state, tmp_path / "old.pth")
+    assert _max_logit_difference(reference, "resnet18", str(tmp_path / "old.pth")) < 1e-5
+
+
+def test_a_runs_safetensors_file_brings_its_classes_and_preprocessing(tmp_path: Path) -> None:
+    from resnetlab.engine.checkpoint import export_weights
+
+    model = create_model("cifar_resnet20", num_classes=2)
+    record = {
+        "model_name": "cifar_resnet20",
+        "model_options": {"num_classes": 2, "in_chans": 3},
+        "classes": ["cat", "dog"],
+        "preprocess": {"normalize": "channel", "mean": [0.4] * 3, "std": [0.2] * 3, "input_size": [3, 32, 32]},
+    }
+    export_weights(model.state_dict(), tmp_path / "model.safetensors", record)
+    weights = load_pretrained(str(tmp_path / "model.safetensors"))
+    assert (weights.model_name, weights.classes, weights.mean) == ("cifar_resnet20", ["cat", "dog"], (0.4,) * 3)
+    assert (weights.input_size, weights.resize) == (32, None)

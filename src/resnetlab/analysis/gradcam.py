@@ -37,7 +37,7 @@ def grad_cam(model: ResNet, image: torch.Tensor, class_index: int | None = None)
     cam = F.relu((weights * features.detach()).sum(dim=1, keepdim=True))
     cam = F.interpolate(cam, size=image.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
     peak = cam.max()
-    heatmap = (cam / peak if peak > 0 else cam).numpy()
+    heatmap = (cam / peak if peak > 0 else cam).cpu().numpy()
     probability = float(logits.detach().softmax(1)[0, chosen])
     return ClassActivation(heatmap.astype(np.float32), chosen, probability)
 

@@ -45,11 +45,20 @@ def embed(trained: Trained, paths: Sequence[Path], *, stage: int | None = None, 
 
 def save_features(features: np.ndarray, paths: Sequence[Path], out: Path) -> Path:
     """`out` (.npy) and, beside it, `out` with .txt: the image of each row, one path a line."""
-    if out.suffix != ".npy":
-        raise UserInputError(f"--out must name a .npy file, got {out}")
+    check_features_path(out)
+    listing = out.with_suffix(".txt")
+    partial_listing = listing.with_name(f".{listing.name}.partial")
+    partial_listing.write_text("".join(f"{p}\n" for p in paths))
     partial = out.with_name(f".{out.stem}.partial.npy")
     np.save(partial, features)
+    partial_listing.replace(listing)  # the two renames follow each other: rows and names stay in step
     partial.replace(out)
-    listing = out.with_suffix(".txt")
-    listing.write_text("".join(f"{p}\n" for p in paths))
     return listing
+
+
+def check_features_path(out: Path) -> None:
+    """Before any image is read: a wrong name should not cost an embedding pass."""
+    if out.suffix != ".npy":
+        raise UserInputError(f"--out must name a .npy file, got {out}")
+    if not out.parent.is_dir():
+        raise UserInputError(f"the folder {out.parent} does not exist; create it or choose another --out")

@@ -27,6 +27,8 @@ def explain(trained: Trained, image_path: Path, out: Path, class_name: str | Non
     model = trained.model
     if not isinstance(model, ResNet):
         raise UserInputError("explain needs a resnetlab ResNet checkpoint")
+    if out.suffix.lower() != ".png":
+        raise UserInputError(f"--out must name a .png file, got {out}")
     class_index = None
     if class_name is not None:
         if class_name not in trained.classes:
@@ -42,8 +44,6 @@ def explain(trained: Trained, image_path: Path, out: Path, class_name: str | Non
         original = np.asarray(opened.convert("RGB"))
     heatmap = _onto_original(activation, original.shape[0], original.shape[1], height, width, resize)
     picture = Image.fromarray(overlay(original, heatmap))
-    if out.suffix.lower() != ".png":
-        raise UserInputError(f"--out must name a .png file, got {out}")
     partial = out.with_name(f".{out.name}.partial.png")
     picture.save(partial)
     partial.replace(out)

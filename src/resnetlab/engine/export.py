@@ -63,11 +63,13 @@ def export_model(
     images: list[Path] | None = None,
 ) -> ExportResult:
     """Write `trained` to `out` in `format` and check it against PyTorch on `images` (or random inputs)."""
-    if out.exists() and out.is_dir():
+    if out.is_dir():
         raise UserInputError(f"{out} is a directory; give the file to write, e.g. {out / 'model.onnx'}")
+    if not out.parent.is_dir():
+        raise UserInputError(f"the folder {out.parent} does not exist; create it or choose another --out")
     model = trained.model.float().eval().to("cpu")
     check, described = _check_inputs(trained, images)
-    example = check[:2]
+    example = check[:2] if dynamic_batch else check[:1]  # a fixed batch is the common serving case: one image
     partial = out.with_name(f".{out.name}.partial")
     try:
         if format == "onnx":
@@ -119,20 +121,28 @@ def _export_onnx(
         raise UserInputError(
             "ONNX export needs onnx, onnxscript and onnxruntime: pip install 'resnetlab[export]'"
         ) from None
+    try:
+        import onnxscript  # noqa: F401  (torch.onnx's exporter builds the graph with it)
+    except ImportError:
+        raise UserInputError("ONNX export needs onnxscript: pip install 'resnetlab[export]'") from None
     shapes = ({0: torch.export.Dim("batch", min=1)},) if dynamic_batch else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's progress notes; failures still raise
-        torch.onnx.export(
-            model,
-            (example,),
-            str(path),
-            dynamo=True,
-            input_names=["images"],
-            output_names=["logits"],
-            dynamic_shapes=shapes,
-            opset_version=opset,
-            verbose=False,
-        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's progress notes; failures still raise
+            torch.onnx.export(
+                model,
+                (example,),
+                str(path),
+                dynamo=True,
+                input_names=["images"],
+                output_names=["logits"],
+                dynamic_shapes=shapes,
+                opset_version=opset,
+                verbose=False,
+            )
+    except Exception as error:  # the exporter's many failure types (an opset it cannot target, say): one line
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UserInputError(f"ONNX export failed (opset {opset}): {first_line}") from None
     graph = onnx.load(str(path))
     graph.metadata_props.add(key=METADATA_KEY, value=json.dumps(metadata))
     onnx.save(graph, str(path))

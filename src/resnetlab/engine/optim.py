@@ -14,17 +14,24 @@ from resnetlab.engine.freeze import is_head
 
 def build_optimizer(model: nn.Module, config: OptimConfig) -> torch.optim.SGD:
     """Parameter groups by (weight decay, LR scale); each group's `lr_scale` multiplies the scheduled LR."""
-    groups: dict[tuple[float, float], list[nn.Parameter]] = {}
+    # Keyed by (exempt from decay, LR scale), not by the decay's value: the groups, and so a checkpoint's optimizer
+    # state, keep the same layout whatever the weight decay is.
+    groups: dict[tuple[bool, float], list[nn.Parameter]] = {}
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:  # frozen stages: no update, and no weight decay pulling them either
             continue
         # 1-D tensors are BN scales/shifts and biases: decaying them pulls BN towards zero for no regularising gain.
-        decay = 0.0 if parameter.ndim <= 1 and not config.decay_bn_and_bias else config.weight_decay
+        exempt = parameter.ndim <= 1 and not config.decay_bn_and_bias
         scale = 1.0 if is_head(name) else config.backbone_lr_scale
-        groups.setdefault((decay, scale), []).append(parameter)
+        groups.setdefault((exempt, scale), []).append(parameter)
     param_groups: list[dict[str, Any]] = [
-        {"params": params, "weight_decay": decay, "lr_scale": scale, "lr": config.lr * scale}
-        for (decay, scale), params in groups.items()
+        {
+            "params": params,
+            "weight_decay": 0.0 if exempt else config.weight_decay,
+            "lr_scale": scale,
+            "lr": config.lr * scale,
+        }
+        for (exempt, scale), params in groups.items()
     ]
     return torch.optim.SGD(
         param_groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov, fused=config.fused or None

@@ -44,7 +44,7 @@ from resnetlab.engine.step import TrainStep
 from resnetlab.engine.stop import StopRequest, stop_on_signals
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model, model_entry
-from resnetlab.models.pretrained import load_into, load_pretrained
+from resnetlab.models.pretrained import PretrainedWeights, load_into, load_pretrained
 
 
 class TrainingDivergedError(UserInputError):
@@ -68,12 +68,20 @@ class TrainResult:
 
 
 def train(
-    config: TrainConfig, *, out: Path | None = None, force: bool = False, show_progress: bool = True
+    config: TrainConfig,
+    *,
+    out: Path | None = None,
+    force: bool = False,
+    show_progress: bool = True,
+    init_weights: PretrainedWeights | None = None,
 ) -> TrainResult:
-    """Start a new run of `config` in `out` (or a fresh folder under runtime.out_dir)."""
+    """Start a new run of `config` in `out` (or a fresh folder under runtime.out_dir).
+
+    `init_weights`: model.init's weights, when the caller has loaded them already (they are not read twice)."""
     config = resolved_config(config)
     with deterministic_mode(config.runtime.deterministic):
-        setup = _prepare(config)  # everything that can fail on bad input, before anything is written
+        # Everything that can fail on bad input, before anything is written.
+        setup = _prepare(config, init_weights=init_weights)
         name = f"{config.model.name}-{config.data.dataset}"
         run_dir = new_run_dir(out, Path(config.runtime.out_dir), name, force=force)
         save_config(config, run_dir / CONFIG_FILE)
@@ -123,7 +131,7 @@ class _Setup:
     model: nn.Module
 
 
-def _prepare(config: TrainConfig, *, resuming: bool = False) -> _Setup:
+def _prepare(config: TrainConfig, *, resuming: bool = False, init_weights: PretrainedWeights | None = None) -> _Setup:
     """Seed, then data and model: the same order on every start, so a run is reproducible from its config."""
     _seed_everything(config.runtime.seed)
     device = resolve_device(config.runtime.device)
@@ -131,7 +139,7 @@ def _prepare(config: TrainConfig, *, resuming: bool = False) -> _Setup:
     model_entry(config.model.name)  # an unknown name fails before the data is read
     splits = load_splits(config.data)
     # A resumed run's weights come from its checkpoint: the initial weights (model.init) are not read again.
-    model = build_model(config, splits.train, load_init=not resuming)
+    model = build_model(config, splits.train, load_init=not resuming, init_weights=init_weights)
     memory_format = torch.channels_last if config.runtime.channels_last else torch.contiguous_format
     model.to(device)
     if device.type == "cuda" and not config.runtime.deterministic:
@@ -372,8 +380,18 @@ def _restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def build_model(config: TrainConfig, train_set: ImageSet | FileSet, *, load_init: bool = True) -> nn.Module:
-    """The configured network, sized from the data: classes and input channels come from the dataset."""
+def build_model(
+    config: TrainConfig,
+    train_set: ImageSet | FileSet,
+    *,
+    load_init: bool = True,
+    init_weights: PretrainedWeights | None = None,
+) -> nn.Module:
+    """The configured network, sized from the data: classes and input channels come from the dataset.
+
+    With model.init, the pretrained weights (`init_weights` when the caller has loaded them already); their head is
+    kept only when their class names are the data's, so new classes start from a fresh head.
+    """
     options = dict(config.model.options)
     num_classes, in_chans = len(train_set.classes), train_set.image_shape[0]
     for key, from_data in (("num_classes", num_classes), ("in_chans", in_chans)):
@@ -381,7 +399,8 @@ def build_model(config: TrainConfig, train_set: ImageSet | FileSet, *, load_init
             raise UserInputError(f"model.options.{key}={options[key]} but the data has {from_data}; drop the option")
     model = create_model(config.model.name, **options)
     if config.model.init is not None and load_init:
-        load_into(model, load_pretrained(config.model.init), config.model.name)
+        weights = init_weights or load_pretrained(config.model.init)
+        load_into(model, weights, config.model.name, keep_head=weights.classes == list(train_set.classes))
     freeze_stages(model, config.model.freeze_stages)
     return model
 

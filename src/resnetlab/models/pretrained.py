@@ -14,6 +14,7 @@ timm's plain ResNets and ResNeXts, so their state dicts load as they are. Source
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,32 +62,38 @@ def load_pretrained(source: str) -> PretrainedWeights:
     return _from_file(Path(source).expanduser())
 
 
-def load_into(model: nn.Module, weights: PretrainedWeights, model_name: str) -> bool:
-    """Copy `weights` into `model`; the head too when its shape fits, else the model's fresh head stays.
+def load_into(model: nn.Module, weights: PretrainedWeights, model_name: str, *, keep_head: bool = True) -> bool:
+    """Copy `weights` into `model`; the head too when `keep_head` and its shape fits, else the fresh head stays.
 
     Returns whether the head was loaded. Anything else that does not fit is an error naming what differs.
     """
     state = dict(weights.state_dict)
     target = model.state_dict()
     head_fits = all(k in state and k in target and state[k].shape == target[k].shape for k in HEAD_KEYS)
-    if not head_fits:
+    head_loaded = keep_head and head_fits
+    if not head_loaded:
         for key in HEAD_KEYS:
             state.pop(key, None)
-    missing = [k for k in target if k not in state and (head_fits or k not in HEAD_KEYS)]
+    # BN's step counters (only read when momentum is None, which ours never is) are absent from older files.
+    missing = [k for k in target if k not in state and not _optional(k) and (head_loaded or k not in HEAD_KEYS)]
     unexpected = [k for k in state if k not in target]
     reshaped = [k for k in state if k in target and state[k].shape != target[k].shape]
     if missing or unexpected or reshaped:
         difference = _difference(missing, unexpected, reshaped)
         raise UserInputError(f"{weights.source} does not fit {model_name}: {difference}")
     model.load_state_dict(state, strict=False)
-    return head_fits
+    return head_loaded
+
+
+def _optional(key: str) -> bool:
+    return key.endswith("num_batches_tracked")
 
 
 def infer_model_name(state_dict: dict[str, torch.Tensor]) -> str | None:
     """The registered network whose parameter names and shapes (the head aside) are exactly those of `state_dict`."""
     from resnetlab.models.registry import list_models, model_entry
 
-    wanted = {k: tuple(v.shape) for k, v in state_dict.items() if k not in HEAD_KEYS}
+    wanted = {k: tuple(v.shape) for k, v in state_dict.items() if k not in HEAD_KEYS and not _optional(k)}
     depths = _stage_depths(state_dict)
     # Units per stage first, read off the spec: only the few networks of that depth are built to compare.
     matches = [n for n in list_models() if tuple(model_entry(n).spec.depths) == depths and _shapes(n) == wanted]
@@ -111,7 +118,7 @@ def _shapes(name: str) -> dict[str, tuple[int, ...]]:
 
     with torch.device("meta"):  # shapes only: no memory, no initialisation cost
         model = create_model(name)
-    return {k: tuple(v.shape) for k, v in model.state_dict().items() if k not in HEAD_KEYS}
+    return {k: tuple(v.shape) for k, v in model.state_dict().items() if k not in HEAD_KEYS and not _optional(k)}
 
 
 def _difference(missing: list[str], unexpected: list[str], reshaped: list[str]) -> str:
@@ -192,13 +199,18 @@ def _from_file(path: Path) -> PretrainedWeights:
             f"{path} is not a weights file, a run directory, or torchvision:NAME / timm:NAME (e.g. timm:resnet50)"
         )
     if path.suffix == ".safetensors":
-        from safetensors import SafetensorError
+        from safetensors import SafetensorError, safe_open
         from safetensors.torch import load_file
 
         try:
             raw: Any = load_file(str(path))
+            with safe_open(str(path), "pt") as handle:
+                metadata = handle.metadata() or {}
         except (SafetensorError, OSError) as error:
             raise UserInputError(f"{path} is not a readable safetensors file ({error})") from None
+        if "model_name" in metadata and "preprocess" in metadata:  # a run's model.safetensors: its record inside
+            record = {key: json.loads(value) for key, value in metadata.items()}
+            return _from_resnetlab({**record, "model": raw}, path)
     else:
         try:
             raw = torch.load(path, map_location="cpu", weights_only=True)
