@@ -42,6 +42,8 @@ def _format_warning(
 
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.formatwarning = _format_warning
+    for stream in (sys.stdout, sys.stderr):
+        _print_file_names_as_bytes(stream)
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
@@ -61,6 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # `resnetlab models | head` closing the pipe early is fine
         return 0
+
+
+def _print_file_names_as_bytes(stream: object) -> None:
+    """A file name that is not valid UTF-8 (from another system's archive) prints as its original bytes instead of
+    failing the whole command. Only for streams backed by a file: in-memory captures keep their own rules."""
+    try:
+        stream.fileno()  # type: ignore[attr-defined]
+        stream.reconfigure(errors="surrogateescape")  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -415,7 +427,7 @@ def _run_explain(args: argparse.Namespace) -> int:
 
 def _write_text(path: Path, text: str) -> None:
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
+    partial.write_text(text, errors="surrogateescape")  # file names that are not UTF-8 keep their bytes
     partial.replace(path)
 
 

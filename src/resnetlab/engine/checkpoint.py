@@ -127,7 +127,7 @@ def _safe_load(source: Path | io.BytesIO, path: Path) -> Any:
         raise UserInputError(
             f"refusing to load {path}: it holds more than tensors and plain values (a pickled {unsafe.group(1)})"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
+    except Exception as error:  # the unpickler meets garbage as KeyError, IndexError, EOFError, RuntimeError, ...
         raise DamagedCheckpointError(
             f"checkpoint {path} is damaged or not a PyTorch file ({type(error).__name__})"
         ) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 from collections.abc import Iterable, Sequence
@@ -133,7 +134,8 @@ def expand_image_paths(inputs: Sequence[str]) -> list[Path]:
         elif path.is_file():
             found.append(path)
         else:
-            matches = sorted(Path().glob(text)) if any(ch in text for ch in "*?[") else []
+            # glob.glob, not Path.glob: it takes absolute patterns too ("/data/*.jpg"), and ** with recursive.
+            matches = sorted(map(Path, glob.glob(text, recursive=True))) if any(ch in text for ch in "*?[") else []
             if not matches:
                 raise UserInputError(f"{text} is not an image file, a folder or a pattern that matches files")
             found += [p for p in matches if p.is_file()]
