@@ -113,3 +113,20 @@ def test_a_payload_carrying_objects_is_refused_too(tmp_path: Path) -> None:
     torch.save(wrapped, tmp_path / "evil.pt")
     with pytest.raises(UserInputError, match=r"refusing to load .*evil\.pt: .*a pickled .*Payload"):
         load_checkpoint(tmp_path / "evil.pt")
+
+
+def test_a_disk_that_fills_up_keeps_the_previous_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    path = tmp_path / "last.pt"
+    save_checkpoint({"progress": {"iteration": 10}}, path)
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)  # the write "succeeds", flushing it to disk does not
+    with pytest.raises(UserInputError, match=r"cannot write checkpoint .*last\.pt: No space left on device; .* still"):
+        save_checkpoint({"progress": {"iteration": 20}}, path)
+    assert load_checkpoint(path)["progress"] == {"iteration": 10}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]  # no partial file left behind

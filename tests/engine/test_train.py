@@ -211,3 +211,19 @@ def test_a_streamed_folder_trains_with_imagenet_augmentation_and_ten_crop_testin
     assert trained.checkpoint["preprocess"]["resize"] == 18
     rows = predict(trained, [tmp_path / "tree" / "val" / "class1" / "0.jpg"], topk=2)
     assert {entry["class"] for entry in rows[0]["top"]} == {"class0", "class1"}
+
+
+def test_a_disk_too_full_for_the_checkpoints_is_refused_before_anything_is_written(
+    tiny_config: TrainConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import resnetlab.engine.run_dir as run_dir_module
+
+    def nearly_full(path: Path) -> shutil._ntuple_diskusage:
+        return shutil._ntuple_diskusage(total=10**9, used=10**9 - 2**20, free=2**20)
+
+    monkeypatch.setattr(run_dir_module.shutil, "disk_usage", nearly_full)
+    with pytest.raises(UserInputError, match=r"not enough free space in .*: 1 MiB free, the run's checkpoints need"):
+        train(tiny_config, out=tmp_path / "new" / "run", show_progress=False)
+    assert not (tmp_path / "new").exists()

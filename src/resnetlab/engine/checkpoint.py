@@ -68,6 +68,7 @@ def save_checkpoint(state: dict[str, Any], path: Path) -> None:
         partial.replace(path)
     except OSError as error:
         partial.unlink(missing_ok=True)
+        path.with_name(f".{path.name}.prev.partial").unlink(missing_ok=True)
         kept = f"; {path} still holds the previous checkpoint" if path.exists() else ""
         raise UserInputError(f"cannot write checkpoint {path}: {error.strerror or error}{kept}") from None
 

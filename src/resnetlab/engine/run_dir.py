@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -47,6 +48,26 @@ def new_run_dir(out: Path | None, root: Path, name: str, *, force: bool) -> Path
     except OSError as error:
         raise UserInputError(f"cannot write to run directory {out}: {error.strerror or error}") from None
     return out
+
+
+def check_free_space(run_dir: Path, model: torch.nn.Module, *, copies: int = 2) -> None:
+    """Refuse to start when the disk cannot hold the run's checkpoints: better now than after hours of training.
+
+    A checkpoint holds the weights and as much again of optimizer state (SGD's momentum), about twice the weights'
+    bytes (more with EMA); `last.pt` and `best.pt`, each with its `.prev` and a partial file while it is written, make
+    up to six. `copies` is the state's multiple of the weights (2; 4 with EMA).
+    """
+    weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
+    needed = 6 * copies * weights + 2**20  # and a megabyte for logs and plots
+    existing = run_dir
+    while not existing.exists() and existing != existing.parent:  # the run directory is not made yet
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    if free < needed:
+        raise UserInputError(
+            f"not enough free space in {run_dir}: {free / 2**20:.0f} MiB free, the run's checkpoints need about "
+            f"{needed / 2**20:.0f} MiB; free some space or choose another --out"
+        )
 
 
 def existing_run_dir(path: Path) -> Path:

@@ -34,6 +34,7 @@ from resnetlab.engine.run_dir import (
     METRICS_FILE,
     TEST_METRICS,
     MetricsLog,
+    check_free_space,
     environment,
     existing_run_dir,
     new_run_dir,
@@ -83,6 +84,8 @@ def train(
         # Everything that can fail on bad input, before anything is written.
         setup = _prepare(config, init_weights=init_weights)
         name = f"{config.model.name}-{config.data.dataset}"
+        copies = 2 if config.optim.ema_decay is None else 4
+        check_free_space((out or Path(config.runtime.out_dir)).resolve(), setup.model, copies=copies)
         run_dir = new_run_dir(out, Path(config.runtime.out_dir), name, force=force)
         save_config(config, run_dir / CONFIG_FILE)
         _write_json(run_dir / "environment.json", environment())
