@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,6 +91,8 @@ def export_model(
         partial.replace(out)
     finally:
         partial.unlink(missing_ok=True)
+        # The ONNX exporter writes weights to a side file first; the saved model holds them inline.
+        partial.with_name(partial.name + ".data").unlink(missing_ok=True)
     return ExportResult(out, difference, sizes, described)
 
 
@@ -127,7 +130,7 @@ def _export_onnx(
         raise UserInputError("ONNX export needs onnxscript: pip install 'resnetlab[export]'") from None
     shapes = ({0: torch.export.Dim("batch", min=1)},) if dynamic_batch else None
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _quiet_logger("torch.onnx"), _quiet_logger("onnxscript"):
             warnings.simplefilter("ignore")  # the exporter's progress notes; failures still raise
             torch.onnx.export(
                 model,
@@ -144,6 +147,12 @@ def _export_onnx(
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise UserInputError(f"ONNX export failed (opset {opset}): {first_line}") from None
     graph = onnx.load(str(path))
+    # When it cannot convert to the opset asked for, the exporter logs the failure and keeps its own opset.
+    produced = next((o.version for o in graph.opset_import if o.domain in ("", "ai.onnx")), None)
+    if produced != opset:
+        raise UserInputError(
+            f"ONNX export cannot target opset {opset} (the exporter produced {produced}); try 18 or newer"
+        )
     graph.metadata_props.add(key=METADATA_KEY, value=json.dumps(metadata))
     onnx.save(graph, str(path))
 
@@ -161,6 +170,18 @@ def _export_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Pat
     with _quiet_jit():
         traced = torch.jit.trace(model, example)  # exact for a ResNet: no data-dependent control flow
         torch.jit.save(traced, str(path), _extra_files={TORCHSCRIPT_METADATA: json.dumps(metadata)})
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    """The exporter logs a traceback when a step fails that it can recover from; we report the outcome instead."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 @contextlib.contextmanager
