@@ -38,6 +38,7 @@ class BatchStream:
         channels_last: bool = False,
         mirrored: bool = False,
         cutout: int = 0,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         if batch_size < 1:
             raise UserInputError(f"batch size must be >= 1, got {batch_size}")
@@ -55,6 +56,13 @@ class BatchStream:
         self.channels_last = channels_last
         # Evaluation with flip test-time augmentation: each image followed by its mirror (2N images for N labels).
         self.mirrored = mirrored and not train
+        # Data-parallel training: (rank, world size). Every process draws the same global batch and augmentation,
+        # then keeps its contiguous block of rows; concatenated in rank order the blocks are exactly the batch one
+        # process would train on, so N processes see what one would (BN statistics aside, see SyncBatchNorm).
+        rank, world = shard
+        if not 0 <= rank < world:
+            raise ValueError(f"shard must be (rank, world size) with 0 <= rank < world size, got {shard}")
+        self.shard = shard
         self._normalize = normalization(normalize, mean, std, pixel_mean, tuple(data.images.shape[1:]), device)
         # Pinned host memory lets the copy to a GPU run asynchronously; pointless (and unavailable) on CPU.
         self._pin = device.type == "cuda"
@@ -103,6 +111,10 @@ class BatchStream:
                 inputs = random_crop_flip(inputs, rng, CIFAR_PAD)
             if self.cutout:  # after the crop's draws, so runs without cutout see the same crops as before
                 inputs = cutout(inputs, self.cutout, rng)
+        if self.shard[1] > 1:
+            rank, world = self.shard
+            inputs = inputs.tensor_split(world)[rank]
+            labels = labels.tensor_split(world)[rank]
         if self.mirrored:
             inputs = torch.stack([inputs, inputs.flip(-1)], dim=1).flatten(0, 1)
         if self.channels_last:
