@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import warnings
 from collections.abc import Sequence
@@ -46,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_file_names_as_bytes(stream)
     parser = _build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.run(args) or 0)
     except TrainingInterruptedError as error:
@@ -122,6 +125,12 @@ def _build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="run directory (default: a new folder under runtime.out_dir)")
     train.add_argument("--force", action="store_true", help="start over in an existing --out (the old one is kept)")
     train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    train.add_argument(
+        "--nproc",
+        type=_positive_int,
+        help="train in N processes on this machine (torchrun, DistributedDataParallel; data.batch_size is the "
+        "global batch)",
+    )
     _add_transfer_flags(train)
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config value, repeatable")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -336,6 +345,8 @@ def _train_overrides(args: argparse.Namespace) -> list[str]:
 
 
 def _run_train(args: argparse.Namespace) -> int:
+    if args.nproc is not None and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        return _launch_processes(args.nproc, args.argv)
     if args.resume is not None:
         if args.config is not None or _train_overrides(args) or args.out is not None:
             raise UsageError("--resume continues a run with its saved config: give no config, flags or --out with it")
@@ -346,7 +357,24 @@ def _run_train(args: argparse.Namespace) -> int:
     return _report_training(result)
 
 
+def _launch_processes(count: int, argv: list[str]) -> int:
+    """`resnetlab train --nproc N ...` is `torchrun --standalone --nproc-per-node N -m resnetlab train ...`."""
+    rest: list[str] = []
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token == "--nproc":
+            skip = True
+        elif not token.startswith("--nproc="):
+            rest.append(token)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={count}"]
+    return subprocess.run([*command, "-m", "resnetlab", *rest], check=False).returncode
+
+
 def _report_training(result: TrainResult) -> int:
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
+        return 0
     test = result.test
     print(
         f"test accuracy {100 * test.top1:.2f}% (top-5 {100 * test.top5:.2f}%, loss {test.loss:.4f}) on "

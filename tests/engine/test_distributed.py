@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 
 from resnetlab.data import BatchStream
+from resnetlab.engine.checkpoint import load_checkpoint
 from resnetlab.engine.distributed import Distributed, from_environment, per_process_batch, start, wrap
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
@@ -104,3 +108,20 @@ def test_the_environment_and_the_batch_rule(monkeypatch: pytest.MonkeyPatch) -> 
         per_process_batch(130, context)
     with pytest.raises(UserInputError, match="sync_batchnorm needs CUDA"):
         wrap(_model(), torch.device("cpu"), sync_batchnorm=True)
+
+
+def test_train_in_two_processes_writes_one_run(tmp_path: Path) -> None:
+    """`resnetlab train --nproc 2`: torchrun, two gloo processes, one run directory written by rank 0 alone."""
+    run = tmp_path / "run"
+    argv = ["train", "--nproc", "2", "--epochs", "2", "--batch-size", "64", "--out", str(run), "--no-progress"]
+    argv += ["--set", f"data.cache_dir={tmp_path / 'cache'}"]
+    result = subprocess.run([sys.executable, "-m", "resnetlab", *argv], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("test accuracy") == 1 and "after 46 iterations" in result.stdout  # 23 global batches
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [1, 2]  # logged once, not once per process
+    iterations = [r["iteration"] for r in records if r["kind"] == "iteration"]
+    assert iterations == sorted(set(iterations))
+    assert load_checkpoint(run / "last.pt")["progress"]["iteration"] == 46
+    accuracy = json.loads((run / "test_metrics.json").read_text())["top1"]
+    assert accuracy > 0.5  # 10 digits: chance is 0.1; the processes also checked that their weights agree

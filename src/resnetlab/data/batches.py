@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from resnetlab.errors import UserInputError
 from resnetlab.data.file_stream import FileStream, View
 from resnetlab.data.fileset import FileSet
 from resnetlab.data.imageset import DataSplits, ImageSet
@@ -27,6 +28,7 @@ def batches(
     seed: int,
     device: torch.device,
     channels_last: bool = False,
+    shard: tuple[int, int] = (0, 1),
 ) -> BatchStream | FileStream:
     """Training batches (shuffled, augmented) or evaluation batches (in order, evaluation views) of `data`."""
     batch_size = config.batch_size if train else config.eval_batch_size
@@ -45,6 +47,12 @@ def batches(
             channels_last=channels_last,
             mirrored=not train and config.eval_view == "flip",
             cutout=config.cutout,
+            shard=shard,
+        )
+    if shard[1] > 1:
+        raise UserInputError(
+            "training on a streamed folder across processes is not supported yet; use data.storage=memory "
+            "(or one process)"
         )
     normalize = normalization(config.normalize, splits.mean, splits.std, splits.pixel_mean, data.image_shape, device)
     imagenet = config.augment == "imagenet"

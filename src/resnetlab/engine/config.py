@@ -124,6 +124,9 @@ class RuntimeConfig:
     precision: Precision = "auto"
     compile: bool = False  # torch.compile the training step's model (the first steps then include compile time)
     channels_last: bool = True  # oneDNN's and cuDNN's native layout for convolutions: no reorders around each one
+    # Under torchrun (several processes): BN normalises with the whole global batch's statistics (CUDA only);
+    # otherwise each process normalises its own share of the batch.
+    sync_batchnorm: bool = False
     checkpoint_every: int = 0  # also checkpoint every N iterations inside an epoch (0: at epoch ends only)
     out_dir: str = "runs"
     eval_every: int = 1  # epochs

@@ -4,8 +4,8 @@ torchrun sets RANK, LOCAL_RANK and WORLD_SIZE for every process it starts; gloo 
 on GPUs. The config's batch size is the global batch: each of N processes trains on batch_size / N rows of it, and
 DDP averages the gradients, so the learning rate needs no scaling rule: N processes take the steps one process would.
 
-Status: the pieces below (environment, process group, sharded batches, the wrapped model) are tested with two gloo
-processes; the training loop does not use them yet (rank-0-only writing and metric reduction are the next step).
+Only rank 0 writes the run directory; the others train their shard, and the training statistics are summed over
+all of them. Evaluation runs on rank 0 alone (the others wait), so every reported number is over the whole test set.
 """
 
 from __future__ import annotations
@@ -73,3 +73,72 @@ def wrap(model: nn.Module, device: torch.device, *, sync_batchnorm: bool) -> nn.
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     device_ids = [device.index] if device.type == "cuda" else None
     return nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+
+
+class Parallel:
+    """What the training loop asks of the processes it runs in: one process (every call a no-op) or a torchrun
+    group (collectives over gloo or NCCL)."""
+
+    def __init__(self, context: Distributed | None, device: torch.device) -> None:
+        self.context = context
+        self.device = device
+
+    @property
+    def active(self) -> bool:
+        return self.context is not None
+
+    @property
+    def is_main(self) -> bool:
+        return self.context is None or self.context.is_main
+
+    @property
+    def shard(self) -> tuple[int, int]:
+        return (0, 1) if self.context is None else self.context.shard
+
+    def wrap(self, model: nn.Module, *, sync_batchnorm: bool) -> nn.Module:
+        return model if self.context is None else wrap(model, self.device, sync_batchnorm=sync_batchnorm)
+
+    def sum_(self, values: torch.Tensor) -> torch.Tensor:
+        """`values` summed over the processes, in place."""
+        if self.context is not None:
+            dist.all_reduce(values, op=dist.ReduceOp.SUM)
+        return values
+
+    def any(self, flag: bool) -> bool:
+        """True on every process when it is true on one (a stop signal that reached some of them)."""
+        if self.context is None:
+            return flag
+        return bool(self.sum_(torch.tensor([float(flag)], device=self.device)).item() > 0)
+
+    def from_main(self, value: object) -> object:
+        """Rank 0's `value`, on every process."""
+        if self.context is None:
+            return value
+        box = [value if self.is_main else None]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def check_same_weights(self, model: nn.Module) -> None:
+        """DDP keeps every process's copy identical; a run that ends otherwise is a bug, not a result to save."""
+        if self.context is None:
+            return
+        mine = torch.cat([p.detach().double().reshape(-1) for p in model.parameters()])  # channels_last: no view
+        everyone = [torch.empty_like(mine) for _ in range(self.context.world_size)]
+        dist.all_gather(everyone, mine)
+        if not all(torch.equal(everyone[0], other) for other in everyone[1:]):
+            raise RuntimeError("the processes ended training with different weights")
+
+    def close(self) -> None:
+        if self.context is not None and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def parallel_for(device: torch.device) -> tuple[Parallel, torch.device]:
+    """The Parallel of this process and its device (under torchrun with CUDA: the GPU of its LOCAL_RANK)."""
+    context = from_environment()
+    if context is None:
+        return Parallel(None, device), device
+    if device.type == "cuda":
+        device = torch.device("cuda", context.local_rank)
+    start(context, device)
+    return Parallel(context, device), device

@@ -21,6 +21,7 @@ from resnetlab.data import BatchStream, DataSplits, FileSet, FileStream, ImageSe
 from resnetlab.engine.checkpoint import export_weights, load_checkpoint_or_previous, save_checkpoint
 from resnetlab.engine.config import TrainConfig, config_to_dict, load_config, save_config
 from resnetlab.engine.device import autocast, deterministic_mode, resolve_device, resolve_precision
+from resnetlab.engine.distributed import Parallel, parallel_for
 from resnetlab.engine.ema import WeightAverage
 from resnetlab.engine.evaluate import EvalResult, evaluate
 from resnetlab.engine.freeze import freeze_stages
@@ -83,13 +84,20 @@ def train(
     with deterministic_mode(config.runtime.deterministic):
         # Everything that can fail on bad input, before anything is written.
         setup = _prepare(config, init_weights=init_weights)
-        name = f"{config.model.name}-{config.data.dataset}"
-        copies = 2 if config.optim.ema_decay is None else 4
-        check_free_space((out or Path(config.runtime.out_dir)).resolve(), setup.model, copies=copies)
-        run_dir = new_run_dir(out, Path(config.runtime.out_dir), name, force=force)
-        save_config(config, run_dir / CONFIG_FILE)
-        _write_json(run_dir / "environment.json", environment())
-        return _resumable(run_dir, lambda stop: _run(config, setup, run_dir, None, stop, show_progress=show_progress))
+
+        def make_run_dir() -> Path:
+            name = f"{config.model.name}-{config.data.dataset}"
+            copies = 2 if config.optim.ema_decay is None else 4
+            check_free_space((out or Path(config.runtime.out_dir)).resolve(), setup.model, copies=copies)
+            run_dir = new_run_dir(out, Path(config.runtime.out_dir), name, force=force)
+            save_config(config, run_dir / CONFIG_FILE)
+            _write_json(run_dir / "environment.json", environment())
+            return run_dir
+
+        run_dir = _on_main(setup.parallel, make_run_dir)
+        return _resumable(
+            run_dir, setup.parallel, lambda stop: _run(config, setup, run_dir, None, stop, show_progress=show_progress)
+        )
 
 
 def resume(run_dir: Path, *, show_progress: bool = True) -> TrainResult:
@@ -102,7 +110,9 @@ def resume(run_dir: Path, *, show_progress: bool = True) -> TrainResult:
     with deterministic_mode(config.runtime.deterministic):
         setup = _prepare(config, resuming=True)
         return _resumable(
-            run_dir, lambda stop: _run(config, setup, run_dir, checkpoint, stop, show_progress=show_progress)
+            run_dir,
+            setup.parallel,
+            lambda stop: _run(config, setup, run_dir, checkpoint, stop, show_progress=show_progress),
         )
 
 
@@ -115,7 +125,26 @@ def _stopped(stop: StopRequest, iteration: int, run_dir: Path) -> None:
     )
 
 
-def _resumable(run_dir: Path, run: Callable[[StopRequest], TrainResult]) -> TrainResult:
+def _on_main(parallel: Parallel, make: Callable[[], Path]) -> Path:
+    """`make()` on rank 0, its result (or its one-line error) on every process."""
+    outcome: tuple[str, object]
+    if parallel.is_main:
+        try:
+            outcome = ("ok", make())
+        except UserInputError as error:
+            outcome = ("error", str(error))
+            parallel.from_main(outcome)
+            raise
+    else:
+        outcome = ("waiting", None)
+    shared = parallel.from_main(outcome)
+    assert isinstance(shared, tuple)
+    if shared[0] == "error":
+        raise UserInputError(str(shared[1]))
+    return Path(str(shared[1]))
+
+
+def _resumable(run_dir: Path, parallel: Parallel, run: Callable[[StopRequest], TrainResult]) -> TrainResult:
     try:
         with stop_on_signals() as stop:
             return run(stop)
@@ -125,6 +154,8 @@ def _resumable(run_dir: Path, run: Callable[[StopRequest], TrainResult]) -> Trai
         else:
             hint = f"no checkpoint was written yet; start again with --out {run_dir} --force"
         raise TrainingInterruptedError(f"interrupted; {hint}") from None
+    finally:
+        parallel.close()
 
 
 @dataclass(frozen=True)
@@ -132,12 +163,13 @@ class _Setup:
     device: torch.device
     splits: DataSplits
     model: nn.Module
+    parallel: Parallel
 
 
 def _prepare(config: TrainConfig, *, resuming: bool = False, init_weights: PretrainedWeights | None = None) -> _Setup:
     """Seed, then data and model: the same order on every start, so a run is reproducible from its config."""
     _seed_everything(config.runtime.seed)
-    device = resolve_device(config.runtime.device)
+    parallel, device = parallel_for(resolve_device(config.runtime.device))  # a torchrun process joins its group
     autocast(device, config.runtime.precision)  # refuses bf16 where it is unsupported, before anything is written
     model_entry(config.model.name)  # an unknown name fails before the data is read
     splits = load_splits(config.data)
@@ -147,7 +179,7 @@ def _prepare(config: TrainConfig, *, resuming: bool = False, init_weights: Pretr
     model.to(device)
     if device.type == "cuda" and not config.runtime.deterministic:
         torch.backends.cudnn.benchmark = True  # fixed input shapes: the fastest convolution kernels, found once
-    return _Setup(device, splits, model.to(memory_format=memory_format))
+    return _Setup(device, splits, model.to(memory_format=memory_format), parallel)
 
 
 def _run(
@@ -160,14 +192,14 @@ def _run(
     show_progress: bool,
 ) -> TrainResult:
     runtime, schedule = config.runtime, config.schedule
-    device, splits, model = setup.device, setup.splits, setup.model
+    device, splits, model, parallel = setup.device, setup.splits, setup.model, setup.parallel
     optimizer = build_optimizer(model, config.optim)
     num_classes = len(splits.train.classes)
     # The averaged weights, when asked for, are what gets evaluated, kept as `best` and exported.
     average = WeightAverage(model, config.optim.ema_decay) if config.optim.ema_decay is not None else None
     evaluated = average.module if average is not None else model
     step = TrainStep(
-        model,
+        parallel.wrap(model, sync_batchnorm=runtime.sync_batchnorm),  # DDP under torchrun; the model itself otherwise
         optimizer,
         device=device,
         precision=runtime.precision,
@@ -176,7 +208,7 @@ def _run(
         compile=runtime.compile,
     )
 
-    train_batches = _stream(config, splits, splits.train, device, train=True)
+    train_batches = _stream(config, splits, splits.train, device, train=True, shard=parallel.shard)
     eval_set = splits.val if splits.val is not None else splits.test
     iterations_per_epoch = len(train_batches)
     total = total_iterations(schedule, iterations_per_epoch)
@@ -201,11 +233,17 @@ def _run(
         window.load(progress["window"])
         epoch_sums.load(progress["epoch_sums"])
         _restore_rng(checkpoint["rng"])
-    log = MetricsLog(run_dir / METRICS_FILE, resume_after_iteration=iteration if checkpoint else None)
+    log = (
+        MetricsLog(run_dir / METRICS_FILE, resume_after_iteration=iteration if checkpoint else None)
+        if parallel.is_main
+        else None
+    )
     finite = torch.ones((), dtype=torch.bool, device=device)  # every loss so far was finite (checked lazily)
 
     def save(path: Path, next_epoch: int, next_batch: int) -> None:
         _stop_if_diverged(finite, iteration, run_dir)  # never overwrite a good checkpoint with NaN weights
+        if not parallel.is_main:
+            return
         progress = {
             "epoch": next_epoch,
             "batch": next_batch,
@@ -233,7 +271,8 @@ def _run(
 
     started = time.perf_counter()
     # disable=None: a bar only on a terminal, so logs and CI output stay readable.
-    bar = tqdm(total=total, initial=iteration, disable=None if show_progress else True, unit="it", dynamic_ncols=True)
+    visible = None if show_progress and parallel.is_main else True
+    bar = tqdm(total=total, initial=iteration, disable=visible, unit="it", dynamic_ncols=True)
     model.train()
     test_result: EvalResult | None = None
     window_start = time.perf_counter()
@@ -262,13 +301,15 @@ def _run(
             bar.update(1)
 
             if iteration % runtime.log_every == 0 or iteration == total:
+                _agree_on_finite(finite, parallel)  # one NaN anywhere stops every process
                 _stop_if_diverged(finite, iteration, run_dir)  # the one host sync per log window
-                mean_loss, error, seen = window.read()
+                mean_loss, error, seen = window.read(parallel)
                 elapsed = time.perf_counter() - window_start
                 record = {"kind": "iteration", "iteration": iteration, "epoch": epoch, "lr": lr}
-                log.write(
-                    {**record, "train_loss": mean_loss, "train_error": error, "images_per_second": seen / elapsed}
-                )
+                if log is not None:
+                    log.write(
+                        {**record, "train_loss": mean_loss, "train_error": error, "images_per_second": seen / elapsed}
+                    )
                 bar.set_postfix(loss=f"{mean_loss:.3f}", err=f"{error:.3f}", lr=f"{lr:.3g}", refresh=False)
                 if warming_up and schedule.warmup_until_error is not None and error < schedule.warmup_until_error:
                     warming_up = False  # [R1] Sec. 4.2: back to the schedule's LR once training error < 80%
@@ -279,15 +320,17 @@ def _run(
             mid_epoch = batch_index < iterations_per_epoch
             if runtime.checkpoint_every and iteration % runtime.checkpoint_every == 0 and mid_epoch:
                 save(run_dir / LAST_CHECKPOINT, epoch, batch_index)
-            if stop.requested and mid_epoch and iteration < total:
+            stopping = parallel.any(stop.requested) if parallel.active else stop.requested  # all processes agree
+            if stopping and mid_epoch and iteration < total:
                 save(run_dir / LAST_CHECKPOINT, epoch, batch_index)
                 _stopped(stop, iteration, run_dir)
 
         epoch_seconds = time.perf_counter() - epoch_start
         epoch += 1
         batch_index = 0
+        _agree_on_finite(finite, parallel)
         _stop_if_diverged(finite, iteration, run_dir)
-        epoch_loss, epoch_error, _ = epoch_sums.read()
+        epoch_loss, epoch_error, _ = epoch_sums.read(parallel)
         epoch_sums.reset()
         record = {
             "kind": "epoch",
@@ -298,7 +341,8 @@ def _run(
             "train_loss": epoch_loss,
             "train_error": epoch_error,
         }
-        if epoch % runtime.eval_every == 0 or iteration >= total:
+        # Evaluation on rank 0 alone, over the whole set; the other processes wait for it at their next step.
+        if (epoch % runtime.eval_every == 0 or iteration >= total) and parallel.is_main:
             eval_batches = _stream(config, splits, eval_set, device, train=False)
             result = evaluate(_for_inference(evaluated, config), eval_batches.epoch(0), num_classes, device=device)
             prefix = "val" if splits.val is not None else "test"
@@ -308,17 +352,25 @@ def _run(
                 save(run_dir / BEST_CHECKPOINT, epoch, 0)
             if splits.val is None:
                 test_result = result
-        log.write(record)
+        if log is not None:
+            log.write(record)
         save(run_dir / LAST_CHECKPOINT, epoch, 0)
-        if stop.requested and iteration < total:  # asked during the epoch's last step or its evaluation
+        stopping = parallel.any(stop.requested) if parallel.active else stop.requested
+        if stopping and iteration < total:  # asked during the epoch's last step or its evaluation
             _stopped(stop, iteration, run_dir)
     bar.close()
 
-    if test_result is None or splits.val is not None:
+    if parallel.is_main and (test_result is None or splits.val is not None):
         test_batches = _stream(config, splits, splits.test, device, train=False)
         test_result = evaluate(_for_inference(evaluated, config), test_batches.epoch(0), num_classes, device=device)
+    parallel.check_same_weights(model)
+    test_result = parallel.from_main(test_result)  # type: ignore[assignment]
+    assert test_result is not None
     seconds = time.perf_counter() - started
+    if not parallel.is_main:
+        return TrainResult(run_dir, test_result, iteration, seconds)
     final = {f"test_{key}": value for key, value in test_result.summary().items()}
+    assert log is not None
     log.write({"kind": "final", "iteration": iteration, "seconds": seconds, **final})
     log.close()
     export_weights(evaluated.state_dict(), run_dir / "model.safetensors", model_record(config, splits))
@@ -341,9 +393,16 @@ class _Sums:
         self.errors += (logits.detach().argmax(dim=1) != labels).sum()
         self.count += labels.numel()
 
-    def read(self) -> tuple[float, float, int]:
-        count = max(self.count, 1)
-        return self.loss.item() / count, self.errors.item() / count, self.count
+    def read(self, parallel: Parallel | None = None) -> tuple[float, float, int]:
+        """Mean loss, error and count, over every process's share of the batches."""
+        if parallel is None or not parallel.active:
+            count = max(self.count, 1)
+            return self.loss.item() / count, self.errors.item() / count, self.count
+        totals = torch.stack(
+            [self.loss, self.errors.double(), torch.tensor(float(self.count), device=self.loss.device)]
+        )
+        loss, errors, count = parallel.sum_(totals).tolist()
+        return loss / max(count, 1), errors / max(count, 1), int(count)
 
     def reset(self) -> None:
         self.loss.zero_()
@@ -357,6 +416,11 @@ class _Sums:
         self.loss.fill_(state["loss"])
         self.errors.fill_(int(state["errors"]))
         self.count = int(state["count"])
+
+
+def _agree_on_finite(finite: torch.Tensor, parallel: Parallel) -> None:
+    if parallel.active:
+        finite.fill_(not parallel.any(not bool(finite.item())))
 
 
 def _stop_if_diverged(finite: torch.Tensor, iteration: int, run_dir: Path) -> None:
@@ -428,7 +492,13 @@ def model_record(config: TrainConfig, splits: DataSplits) -> dict[str, Any]:
 
 
 def _stream(
-    config: TrainConfig, splits: DataSplits, data: ImageSet | FileSet, device: torch.device, *, train: bool
+    config: TrainConfig,
+    splits: DataSplits,
+    data: ImageSet | FileSet,
+    device: torch.device,
+    *,
+    train: bool,
+    shard: tuple[int, int] = (0, 1),
 ) -> BatchStream | FileStream:
     return batches(
         config.data,
@@ -438,6 +508,7 @@ def _stream(
         seed=config.runtime.seed,
         device=device,
         channels_last=config.runtime.channels_last,
+        shard=shard,
     )
 
 
