@@ -319,9 +319,11 @@ def _run(
             # taken before that record would make a resumed run log the epoch twice.
             mid_epoch = batch_index < iterations_per_epoch
             if runtime.checkpoint_every and iteration % runtime.checkpoint_every == 0 and mid_epoch:
+                _agree_on_finite(finite, parallel)  # every process decides alike whether to write or stop
                 save(run_dir / LAST_CHECKPOINT, epoch, batch_index)
             stopping = parallel.any(stop.requested) if parallel.active else stop.requested  # all processes agree
             if stopping and mid_epoch and iteration < total:
+                _agree_on_finite(finite, parallel)
                 save(run_dir / LAST_CHECKPOINT, epoch, batch_index)
                 _stopped(stop, iteration, run_dir)
 
