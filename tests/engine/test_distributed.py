@@ -125,3 +125,26 @@ def test_train_in_two_processes_writes_one_run(tmp_path: Path) -> None:
     assert load_checkpoint(run / "last.pt")["progress"]["iteration"] == 46
     accuracy = json.loads((run / "test_metrics.json").read_text())["top1"]
     assert accuracy > 0.5  # 10 digits: chance is 0.1; the processes also checked that their weights agree
+
+
+def test_a_checkpoint_of_two_processes_resumes_in_one(tmp_path: Path) -> None:
+    """The checkpoint holds the whole model and optimizer (rank 0's, identical to the others') and the position in
+    global batches, so any number of processes can continue it with the same global batch."""
+    run = tmp_path / "run"
+    argv = ["train", "--nproc", "2", "--epochs", "2", "--batch-size", "64", "--out", str(run), "--no-progress"]
+    argv += ["--deterministic", "--set", f"data.cache_dir={tmp_path / 'cache'}"]
+    assert subprocess.run([sys.executable, "-m", "resnetlab", *argv], capture_output=True, timeout=600).returncode == 0
+    # Back to the end of epoch 1 (kept as last.pt.prev): as if the two processes had been stopped there.
+    (run / "last.pt").write_bytes((run / "last.pt.prev").read_bytes())
+    (run / "test_metrics.json").unlink()
+    assert load_checkpoint(run / "last.pt")["progress"]["iteration"] == 23
+    resumed = subprocess.run(
+        [sys.executable, "-m", "resnetlab", "train", "--resume", str(run), "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert "after 46 iterations" in resumed.stdout
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [1, 2]
