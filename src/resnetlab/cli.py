@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import warnings
 from collections.abc import Sequence
@@ -52,20 +51,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except TrainingInterruptedError as error:
-        print(f"resnetlab: {error}", file=sys.stderr)
+        _say(f"resnetlab: {error}")
         return error.exit_code  # 128 + the signal's number, as the shell reports a process it stopped
     except KeyboardInterrupt:
-        print("resnetlab: interrupted", file=sys.stderr)
+        _say("resnetlab: interrupted")
         return 130
     except OSError as error:  # a full disk or a file that vanished: the machine's state, not a bug
         where = f" ({error.filename})" if error.filename else ""
-        print(f"resnetlab: error: {error.strerror or error}{where}", file=sys.stderr)
+        _say(f"resnetlab: error: {error.strerror or error}{where}")
         return 1
     except (UsageError, UserInputError) as error:
-        print(f"resnetlab: error: {error}", file=sys.stderr)
+        _say(f"resnetlab: error: {error}")
         return 2
     except BrokenPipeError:  # `resnetlab models | head` closing the pipe early is fine
         return 0
+
+
+def _say(message: str) -> None:
+    """One line on stderr; under torchrun from rank 0 only, since every process meets the same bad input (a failure
+    of another rank alone is reported by the launcher, see resnetlab.engine.launch)."""
+    if os.environ.get("RANK", "0") == "0":
+        print(message, file=sys.stderr)
 
 
 def _print_file_names_as_bytes(stream: object) -> None:
@@ -346,7 +352,9 @@ def _train_overrides(args: argparse.Namespace) -> list[str]:
 
 def _run_train(args: argparse.Namespace) -> int:
     if args.nproc is not None and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
-        return _launch_processes(args.nproc, args.argv)
+        from resnetlab.engine.launch import launch_processes  # torch.distributed's launcher: imported when used
+
+        return launch_processes(args.nproc, _without_nproc(args.argv))
     if args.resume is not None:
         if args.config is not None or _train_overrides(args) or args.out is not None:
             raise UsageError("--resume continues a run with its saved config: give no config, flags or --out with it")
@@ -357,8 +365,7 @@ def _run_train(args: argparse.Namespace) -> int:
     return _report_training(result)
 
 
-def _launch_processes(count: int, argv: list[str]) -> int:
-    """`resnetlab train --nproc N ...` is `torchrun --standalone --nproc-per-node N -m resnetlab train ...`."""
+def _without_nproc(argv: list[str]) -> list[str]:
     rest: list[str] = []
     skip = False
     for token in argv:
@@ -368,8 +375,7 @@ def _launch_processes(count: int, argv: list[str]) -> int:
             skip = True
         elif not token.startswith("--nproc="):
             rest.append(token)
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={count}"]
-    return subprocess.run([*command, "-m", "resnetlab", *rest], check=False).returncode
+    return rest
 
 
 def _report_training(result: TrainResult) -> int:

@@ -11,7 +11,7 @@ from PIL import Image
 from resnetlab.data.file_stream import FileStream, sample_statistics
 from resnetlab.data.fileset import FileSet, scan_folder
 from resnetlab.data.folder import SkippedFilesWarning
-from resnetlab.data.transforms import color_pca, lighting_offsets, normalization
+from resnetlab.data.transforms import ColorPCA, color_pca, lighting_offsets, normalization
 from resnetlab.data.views import CenterView, ScaleAugmentation, TenCropView
 from resnetlab.errors import UserInputError
 
@@ -146,3 +146,47 @@ def test_cutout_erases_streamed_training_images_only(files: FileSet) -> None:
     assert changed.any() and torch.equal(erased[changed], torch.zeros(int(changed.sum())))
     evaluation = next(iter(_stream(files, train=False, view=view, cutout=6).epoch(0)))[0]
     assert torch.equal(evaluation, next(iter(_stream(files, train=False, view=view).epoch(0)))[0])
+
+
+def _pca() -> tuple[ColorPCA, float]:
+    return color_pca(torch.diag(torch.tensor([0.04, 0.01, 0.0025], dtype=torch.float64))), 0.1
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_the_shards_of_a_streamed_batch_are_the_batch_one_process_trains_on(files: FileSet, workers: int) -> None:
+    """Every augmentation (the per-image random view, then crop and flip, lighting and cutout drawn for the global
+    batch) lands on the same image whichever process decodes it."""
+    options = {"cifar_augment": True, "cutout": 6, "lighting": _pca()}
+    whole = list(_stream(files, **options).epoch(3))
+    shards = [list(_stream(files, workers=workers, shard=(rank, 2), **options).epoch(3)) for rank in range(2)]
+    assert len(whole) == len(shards[0]) == len(shards[1]) == 3  # 10 files: 4 + 4 + 2, i.e. 2 + 2 + 1 per process
+    for batch, first, second in zip(whole, *shards, strict=True):
+        assert len(first[1]) == (len(batch[1]) + 1) // 2
+        assert torch.equal(torch.cat([first[0], second[0]]), batch[0])
+        assert torch.equal(torch.cat([first[1], second[1]]), batch[1])
+
+
+def test_a_skipped_file_leaves_the_other_images_augmentation_alone(files: FileSet, tmp_path: Path) -> None:
+    """Augmentation parameters belong to positions in the planned batch, not to whichever images were readable."""
+    bad = tmp_path / "bad.jpg"
+    bad.write_text("not an image")
+    broken = FileSet([*files.files[:-1], str(bad)], files.labels, files.classes, files.image_shape)
+    options = {"cifar_augment": True, "cutout": 6}
+    intact = list(_stream(files, **options).epoch(0))
+    with pytest.warns(SkippedFilesWarning):
+        damaged = list(_stream(broken, **options).epoch(0))
+    shorter = 0
+    for (a, la), (b, lb) in zip(intact, damaged, strict=True):
+        if len(b) == len(a):
+            assert torch.equal(a, b) and torch.equal(la, lb)
+            continue
+        shorter += 1  # the batch that held the unreadable file: the others' images are as they were
+        assert any(torch.equal(torch.cat([a[:p], a[p + 1 :]]), b) for p in range(len(a)))
+    assert shorter == 1
+
+
+def test_a_last_batch_smaller_than_the_processes_is_refused(files: FileSet) -> None:
+    subset = files.subset(torch.arange(9))  # batches of 4: 4 + 4 + 1, and 1 image cannot feed 2 processes
+    with pytest.raises(UserInputError, match=r"last batch of 9 training images in batches of 4 has 1 image\(s\)"):
+        _stream(subset, shard=(0, 2))
+    _stream(subset, train=False, shard=(0, 2))  # evaluation runs in one process whatever the shard

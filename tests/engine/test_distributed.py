@@ -20,7 +20,7 @@ from resnetlab.engine.checkpoint import load_checkpoint
 from resnetlab.engine.distributed import Distributed, from_environment, per_process_batch, start, wrap
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
-from tests.data.fakes import make_imageset
+from tests.data.fakes import make_imageset, write_photos
 
 GLOBAL_BATCH, STEPS, LR = 16, 3, 0.1
 
@@ -125,6 +125,8 @@ def test_train_in_two_processes_writes_one_run(tmp_path: Path) -> None:
     assert load_checkpoint(run / "last.pt")["progress"]["iteration"] == 46
     accuracy = json.loads((run / "test_metrics.json").read_text())["top1"]
     assert accuracy > 0.5  # 10 digits: chance is 0.1; the processes also checked that their weights agree
+    assert json.loads((run / "environment.json").read_text())["processes"] == 2
+    assert "data.batch_size is the global batch" in (run / "config.yaml").read_text()  # the rule, in the record
 
 
 def test_a_checkpoint_of_two_processes_resumes_in_one(tmp_path: Path) -> None:
@@ -149,3 +151,15 @@ def test_a_checkpoint_of_two_processes_resumes_in_one(tmp_path: Path) -> None:
     assert "after 46 iterations" in resumed.stdout
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [1, 2]
+
+
+def test_two_processes_train_on_a_streamed_folder_each_decoding_its_shard(tmp_path: Path) -> None:
+    """data.storage=stream: each process's DataLoader decodes only its block of every global batch."""
+    photos = write_photos(tmp_path / "photos", classes=3, per_class=10)
+    run = tmp_path / "run"
+    argv = ["train", "--nproc", "2", "--data", str(photos), "--epochs", "2", "--batch-size", "8", "--out", str(run)]
+    argv += ["--no-progress", "--set", "data.storage=stream", "--set", "data.image_size=16", "--set", "data.workers=1"]
+    result = subprocess.run([sys.executable, "-m", "resnetlab", *argv], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("test accuracy") == 1 and "after 6 iterations" in result.stdout  # 24 images: 3 x 8
+    assert load_checkpoint(run / "last.pt")["progress"]["iteration"] == 6

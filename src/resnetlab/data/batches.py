@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from resnetlab.errors import UserInputError
 from resnetlab.data.file_stream import FileStream, View
 from resnetlab.data.fileset import FileSet
 from resnetlab.data.imageset import DataSplits, ImageSet
@@ -49,11 +48,6 @@ def batches(
             cutout=config.cutout,
             shard=shard,
         )
-    if shard[1] > 1:
-        raise UserInputError(
-            "training on a streamed folder across processes is not supported yet; use data.storage=memory "
-            "(or one process)"
-        )
     normalize = normalization(config.normalize, splits.mean, splits.std, splits.pixel_mean, data.image_shape, device)
     imagenet = config.augment == "imagenet"
     view: View
@@ -81,4 +75,5 @@ def batches(
         lighting=lighting,
         channels_last=channels_last,
         cutout=config.cutout,
+        shard=shard,
     )

@@ -19,22 +19,17 @@ from torch.utils.data import DataLoader, Dataset
 from resnetlab.data.fileset import FileSet
 from resnetlab.data.folder import SkippedFilesWarning
 from resnetlab.data.imageset import derive_seed, generator
-from resnetlab.data.transforms import (
-    CIFAR_PAD,
-    ColorPCA,
-    Normalization,
-    cutout,
-    lighting_offsets,
-    random_crop_flip,
-)
+from resnetlab.data.shard import Shard, check_batches_shard, check_shard, shard_rows
+from resnetlab.data.transforms import BatchAugmentation, ColorPCA, Normalization
 from resnetlab.errors import UserInputError
 
 View = Callable[[str], torch.Tensor]
-_Sample = tuple[torch.Tensor | None, int, str]
+_Sample = tuple[torch.Tensor | None, int, str, int]
+_Item = tuple[int, int, int]  # (index in the set, epoch, position in the global batch)
 
 
 class _Decoded(Dataset[_Sample]):
-    """Item (index, epoch) -> (pixels or None if unreadable, label, path)."""
+    """Item (index, epoch, position) -> (pixels or None if unreadable, label, path, position)."""
 
     def __init__(self, data: FileSet, view: View, seed: int, random: bool) -> None:
         self.files, self.labels = data.files, data.labels.tolist()
@@ -43,27 +38,32 @@ class _Decoded(Dataset[_Sample]):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, item: tuple[int, int]) -> _Sample:
-        index, epoch = item
-        path = self.files[index]
+    def __getitem__(self, item: _Item) -> _Sample:
+        index, epoch, position = item
+        path, label = self.files[index], self.labels[index]
         try:
             if not self.random:
-                return self.view(path), self.labels[index], path
+                return self.view(path), label, path, position
             # fork_rng: with workers=0 this runs in the training process, whose generator must not move.
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(derive_seed(self.seed, "augment", epoch, index))
-                return self.view(path), self.labels[index], path
+                return self.view(path), label, path, position
         # As for in-memory folders: Pillow raises many types for a bad file; all mean "not a readable image".
         except Exception:
-            return None, self.labels[index], path
+            return None, label, path, position
 
 
-def _collate(samples: list[_Sample]) -> tuple[torch.Tensor | None, torch.Tensor, list[str]]:
-    kept = [(pixels, label) for pixels, label, _ in samples if pixels is not None]
-    skipped = [path for pixels, _, path in samples if pixels is None]
-    if not kept:
-        return None, torch.empty(0, dtype=torch.int64), skipped
-    return torch.stack([p for p, _ in kept]), torch.tensor([label for _, label in kept]), skipped
+_Batch = tuple[torch.Tensor | None, torch.Tensor, torch.Tensor, list[str]]
+
+
+def _collate(samples: list[_Sample]) -> _Batch:
+    """(pixels of the readable samples or None, their labels, their positions in the global batch, skipped paths)."""
+    kept = [(pixels, label, position) for pixels, label, _, position in samples if pixels is not None]
+    skipped = [path for pixels, _, path, _ in samples if pixels is None]
+    labels = torch.tensor([label for _, label, _ in kept], dtype=torch.int64)
+    positions = torch.tensor([position for _, _, position in kept], dtype=torch.int64)
+    pixels = torch.stack([p for p, _, _ in kept]) if kept else None
+    return pixels, labels, positions, skipped
 
 
 class FileStream:
@@ -84,16 +84,24 @@ class FileStream:
         lighting: tuple[ColorPCA, float] | None = None,
         channels_last: bool = False,
         cutout: int = 0,
+        shard: Shard = (0, 1),
     ) -> None:
         if batch_size < 1:
             raise UserInputError(f"batch size must be >= 1, got {batch_size}")
         self.data, self.batch_size, self.train = data, batch_size, train
         self.view, self.seed, self.device, self.workers = view, seed, device, workers
         self._normalize = normalize
-        self.cifar_augment = train and cifar_augment
-        self.lighting = lighting if train else None
-        self.cutout = cutout if train else 0
+        self._augmentation = BatchAugmentation(
+            crop_flip=train and cifar_augment,
+            cutout=cutout if train else 0,
+            lighting=lighting if train else None,
+            scale=normalize.scale,
+        )
         self.channels_last = channels_last
+        # Data-parallel training: each process decodes only its block of every global batch (resnetlab.data.shard).
+        self.shard = check_shard(shard)
+        if train:
+            check_batches_shard(len(data), batch_size, shard)
         self.skipped: set[str] = set()  # every unreadable file met so far, for one warning per file
 
     def __len__(self) -> int:
@@ -108,10 +116,11 @@ class FileStream:
         count = len(self.data)
         order = torch.randperm(count, generator=generator(self.seed, "shuffle", epoch)) if self.train else None
         indices = order.tolist() if order is not None else list(range(count))
-        plan = [
-            [(index, epoch) for index in indices[start : start + self.batch_size]]
-            for start in range(start_batch * self.batch_size, count, self.batch_size)
-        ]
+        plan: list[list[_Item]] = []
+        for start in range(start_batch * self.batch_size, count, self.batch_size):
+            members = indices[start : start + self.batch_size]
+            rows = shard_rows(len(members), self.shard)
+            plan.append([(members[p], epoch, p) for p in range(rows.start, rows.stop)])
         loader = DataLoader(
             _Decoded(self.data, self.view, self.seed, random=self.train),
             batch_sampler=plan,
@@ -124,14 +133,14 @@ class FileStream:
             # training process's global one.
             generator=generator(self.seed, "loader", epoch),
         )
-        for batch, (pixels, labels, skipped) in enumerate(loader, start=start_batch):
+        for batch, (pixels, labels, positions, skipped) in enumerate(loader, start=start_batch):
             self._note_skipped(skipped)
             if pixels is None:
                 raise UserInputError(
                     f"none of the {len(skipped)} files of batch {batch} could be read as images, e.g. {skipped[0]}; "
                     "remove or replace the unreadable files"
                 )
-            yield self._prepare(pixels, labels, epoch, batch)
+            yield self._prepare(pixels, labels, positions, epoch, batch)
 
     def _note_skipped(self, skipped: list[str]) -> None:
         new = [path for path in skipped if path not in self.skipped]
@@ -144,22 +153,19 @@ class FileStream:
             )
 
     def _prepare(
-        self, pixels: torch.Tensor, labels: torch.Tensor, epoch: int, batch: int
+        self, pixels: torch.Tensor, labels: torch.Tensor, positions: torch.Tensor, epoch: int, batch: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The readable images of global batch `batch` that this process decodes (at `positions` in the batch),
+        on the device, normalised and augmented."""
         pixels = pixels.to(self.device, non_blocking=True)
         labels = labels.to(self.device, non_blocking=True)
         if pixels.dim() == 5:  # several views per image (10-crop): N*V images, N labels; evaluate averages them
             pixels = pixels.flatten(0, 1)
         inputs = self._normalize(pixels)
-        if self.cifar_augment or self.lighting is not None or self.cutout:
+        if self._augmentation.active:
             rng = generator(self.seed, "batch-augment", epoch, batch, device=self.device)
-            if self.cifar_augment:
-                inputs = random_crop_flip(inputs, rng, CIFAR_PAD)
-            if self.lighting is not None:
-                pca, strength = self.lighting
-                inputs += lighting_offsets(pca, inputs.shape[0], strength, self._normalize.scale, rng)
-            if self.cutout:
-                inputs = cutout(inputs, self.cutout, rng)
+            count = min(self.batch_size, len(self.data) - batch * self.batch_size)
+            inputs = self._augmentation(inputs, positions.to(self.device), count, rng)
         if self.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         return inputs, labels
@@ -173,7 +179,7 @@ def sample_statistics(data: FileSet, view: View, workers: int, limit: int, seed:
     images pin the channel means to ~0.01.
     """
     chosen = torch.randperm(len(data), generator=generator(seed, "statistics"))[:limit].sort().values
-    plan = [[(index, 0) for index in range(start, min(start + 64, len(chosen)))] for start in range(0, len(chosen), 64)]
+    plan = [[(index, 0, 0) for index in range(start, min(start + 64, len(chosen)))] for start in range(0, len(chosen), 64)]
     loader = DataLoader(
         _Decoded(data.subset(chosen), view, seed, random=False),
         batch_sampler=plan,
@@ -185,7 +191,7 @@ def sample_statistics(data: FileSet, view: View, workers: int, limit: int, seed:
     pixel_sum = torch.zeros(data.image_shape, dtype=torch.float64)
     outer = torch.zeros(channels, channels, dtype=torch.float64)
     images = 0
-    for pixels, _, _ in loader:
+    for pixels, _, _, _ in loader:
         if pixels is None:
             continue
         values = pixels.to(torch.float64) / 255.0

@@ -15,7 +15,8 @@ from typing import Literal
 import torch
 
 from resnetlab.data.imageset import ImageSet, generator
-from resnetlab.data.transforms import CIFAR_PAD, cutout, normalization, random_crop_flip
+from resnetlab.data.shard import Shard, check_batches_shard, check_shard, shard_rows
+from resnetlab.data.transforms import BatchAugmentation, normalization
 from resnetlab.errors import UserInputError
 
 
@@ -38,7 +39,7 @@ class BatchStream:
         channels_last: bool = False,
         mirrored: bool = False,
         cutout: int = 0,
-        shard: tuple[int, int] = (0, 1),
+        shard: Shard = (0, 1),
     ) -> None:
         if batch_size < 1:
             raise UserInputError(f"batch size must be >= 1, got {batch_size}")
@@ -56,13 +57,14 @@ class BatchStream:
         self.channels_last = channels_last
         # Evaluation with flip test-time augmentation: each image followed by its mirror (2N images for N labels).
         self.mirrored = mirrored and not train
-        # Data-parallel training: (rank, world size). Every process draws the same global batch and augmentation,
-        # then keeps its contiguous block of rows; concatenated in rank order the blocks are exactly the batch one
-        # process would train on, so N processes see what one would (BN statistics aside, see SyncBatchNorm).
-        rank, world = shard
-        if not 0 <= rank < world:
-            raise ValueError(f"shard must be (rank, world size) with 0 <= rank < world size, got {shard}")
-        self.shard = shard
+        # Data-parallel training: this process's block of every global batch (see resnetlab.data.shard).
+        self.shard = check_shard(shard)
+        if train:
+            check_batches_shard(len(data), batch_size, shard)
+        # [R1] does not say whether padding comes before or after normalising. Padding after it, as fb.resnet.torch
+        # (the reference Torch reproduction of [R1]'s CIFAR results) does, makes the zero border the mean colour;
+        # padding raw pixels would add a black one.
+        self._augmentation = BatchAugmentation(crop_flip=self.augment, cutout=self.cutout)
         self._normalize = normalization(normalize, mean, std, pixel_mean, tuple(data.images.shape[1:]), device)
         # Pinned host memory lets the copy to a GPU run asynchronously; pointless (and unavailable) on CPU.
         self._pin = device.type == "cuda"
@@ -83,11 +85,13 @@ class BatchStream:
         order = torch.randperm(len(self.data), generator=generator(self.seed, "shuffle", epoch)) if self.train else None
         for batch in range(start_batch, len(self)):
             start, stop = batch * self.batch_size, min((batch + 1) * self.batch_size, len(self.data))
+            rows = shard_rows(stop - start, self.shard)  # all of them in one process
+            start, stop = start + rows.start, start + rows.stop
             if order is None and not self._pin:  # a view of the set: no copy at all
-                yield self._prepare(images[start:stop], labels[start:stop], epoch, batch)
+                yield self._prepare(images[start:stop], labels[start:stop], rows, epoch, batch)
                 continue
             chosen = torch.arange(start, stop) if order is None else order[start:stop]
-            yield self._prepare(self._gather(images, chosen), self._gather(labels, chosen), epoch, batch)
+            yield self._prepare(self._gather(images, chosen), self._gather(labels, chosen), rows, epoch, batch)
 
     def _gather(self, values: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
         """values[chosen] as one host copy, straight into pinned memory when the batch goes to a GPU."""
@@ -97,24 +101,16 @@ class BatchStream:
         return torch.index_select(values, 0, chosen, out=out)
 
     def _prepare(
-        self, images: torch.Tensor, labels: torch.Tensor, epoch: int, batch: int
+        self, images: torch.Tensor, labels: torch.Tensor, rows: slice, epoch: int, batch: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows `rows` of global batch `batch`, on the device, normalised and augmented."""
         images = images.to(self.device, non_blocking=True)
         labels = labels.to(self.device, non_blocking=True)
         inputs = self._normalize(images)
-        if self.augment or self.cutout:
+        if self._augmentation.active:
             rng = generator(self.seed, "augment", epoch, batch, device=self.device)
-            if self.augment:
-                # [R1] does not say whether padding comes before or after normalising. Padding after it, as
-                # fb.resnet.torch (the reference Torch reproduction of [R1]'s CIFAR results) does, makes the zero
-                # border the mean colour; padding raw pixels would add a black one.
-                inputs = random_crop_flip(inputs, rng, CIFAR_PAD)
-            if self.cutout:  # after the crop's draws, so runs without cutout see the same crops as before
-                inputs = cutout(inputs, self.cutout, rng)
-        if self.shard[1] > 1:
-            rank, world = self.shard
-            inputs = inputs.tensor_split(world)[rank]
-            labels = labels.tensor_split(world)[rank]
+            count = min(self.batch_size, len(self.data) - batch * self.batch_size)
+            inputs = self._augmentation(inputs, rows, count, rng)
         if self.mirrored:
             inputs = torch.stack([inputs, inputs.flip(-1)], dim=1).flatten(0, 1)
         if self.channels_last:

@@ -14,6 +14,8 @@ import torch.nn.functional as F
 
 from resnetlab.errors import UserInputError
 
+Rows = slice | torch.Tensor  # some rows of a batch: a slice, or int64 positions
+
 CIFAR_PAD = 4  # [R1] Sec. 4.2: "4 pixels are padded on each side, and a 32x32 crop is randomly sampled"
 
 
@@ -62,6 +64,9 @@ class CropFlip:
     left: torch.Tensor  # int64, N, in [0, 2 * pad]
     flip: torch.Tensor  # bool, N
 
+    def select(self, rows: Rows) -> CropFlip:
+        return CropFlip(self.top[rows], self.left[rows], self.flip[rows])
+
 
 def sample_crop_flip(count: int, pad: int, generator: torch.Generator) -> CropFlip:
     """Uniform offsets and fair-coin flips for `count` samples, drawn on the generator's device."""
@@ -96,21 +101,32 @@ def random_crop_flip(batch: torch.Tensor, generator: torch.Generator, pad: int =
     return crop_flip(batch, sample_crop_flip(batch.shape[0], pad, generator), pad)
 
 
-def cutout(batch: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
-    """Cutout (DeVries & Taylor 2017; not in [R1]/[R2]): in each sample, a `size` x `size` square centred at a
-    uniformly drawn pixel (clipped where it overlaps the border) is set to zero, which after normalisation is the
-    mean colour. A regulariser for the CIFAR nets, which fit the training set almost exactly."""
-    count, _, height, width = batch.shape
-    device = batch.device
-    centres = torch.stack(
+def cutout_centres(count: int, height: int, width: int, generator: torch.Generator) -> torch.Tensor:
+    """2 x N: a uniformly drawn (row, column) per sample, the centre of its cutout square."""
+    device = generator.device
+    return torch.stack(
         [torch.randint(0, extent, (count,), generator=generator, device=device) for extent in (height, width)]
     )
-    first = centres - size // 2  # 2 x N: the square's first row and first column
+
+
+def erase_squares(batch: torch.Tensor, centres: torch.Tensor, size: int) -> torch.Tensor:
+    """Zero a `size` x `size` square centred at each sample's centre (2 x N), clipped at the border."""
+    _, _, height, width = batch.shape
+    device = batch.device
+    first = centres.to(device) - size // 2  # 2 x N: the square's first row and first column
     rows, columns = torch.arange(height, device=device), torch.arange(width, device=device)
     in_rows = (rows >= first[0, :, None]) & (rows < first[0, :, None] + size)  # N x H
     in_columns = (columns >= first[1, :, None]) & (columns < first[1, :, None] + size)  # N x W
     erased = in_rows[:, :, None] & in_columns[:, None, :]  # N x H x W
     return batch.masked_fill(erased[:, None], 0.0)
+
+
+def cutout(batch: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """Cutout (DeVries & Taylor 2017; not in [R1]/[R2]): in each sample, a `size` x `size` square centred at a
+    uniformly drawn pixel (clipped where it overlaps the border) is set to zero, which after normalisation is the
+    mean colour. A regulariser for the CIFAR nets, which fit the training set almost exactly."""
+    count, _, height, width = batch.shape
+    return erase_squares(batch, cutout_centres(count, height, width, generator), size)
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,3 +155,36 @@ def lighting_offsets(
     alphas = torch.randn(count, pca.spreads.numel(), generator=generator, device=device) * strength
     shifts = (alphas * pca.spreads.to(device)) @ pca.axes.to(device).T  # N x C, [0, 1] pixel units
     return shifts[:, :, None, None] * 255.0 * scale.to(device).view(1, -1, 1, 1)
+
+
+@dataclass(frozen=True, eq=False)
+class BatchAugmentation:
+    """The training augmentations applied to a whole batch on its device, with their random parameters drawn for
+    the whole batch in a fixed order (crop and flip, lighting, cutout) before any row is transformed.
+
+    So a subset of the batch's rows gets exactly what it would get in the whole batch: a data-parallel process
+    transforms only its block of rows, a stream that skipped unreadable files only the rows it has.
+    """
+
+    crop_flip: bool = False
+    cutout: int = 0
+    lighting: tuple[ColorPCA, float] | None = None
+    scale: torch.Tensor | None = None  # the normalisation's scale, which lighting needs (see lighting_offsets)
+
+    @property
+    def active(self) -> bool:
+        return self.crop_flip or self.cutout > 0 or self.lighting is not None
+
+    def __call__(self, inputs: torch.Tensor, rows: Rows, count: int, generator: torch.Generator) -> torch.Tensor:
+        """`inputs` are rows `rows` of a batch of `count` images, already normalised."""
+        if self.crop_flip:
+            inputs = crop_flip(inputs, sample_crop_flip(count, CIFAR_PAD, generator).select(rows), CIFAR_PAD)
+        if self.lighting is not None:
+            if self.scale is None:
+                raise ValueError("lighting needs the normalisation's scale")
+            pca, strength = self.lighting
+            inputs = inputs + lighting_offsets(pca, count, strength, self.scale, generator)[rows]
+        if self.cutout:
+            centres = cutout_centres(count, inputs.shape[-2], inputs.shape[-1], generator)
+            inputs = erase_squares(inputs, centres[:, rows], self.cutout)
+        return inputs

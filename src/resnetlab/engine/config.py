@@ -57,7 +57,7 @@ class DataConfig:
     image_size: int | None = None  # resize folder images to this square size; None keeps a common native size
     augment: Augment = "none"
     normalize: Normalize = "channel"  # per-channel mean/std, or [R1]'s per-pixel mean subtraction
-    batch_size: int = 128
+    batch_size: int = 128  # the global batch: under torchrun, shared out evenly among the processes
     eval_batch_size: int = 512
     cache_dir: str | None = None  # decoded-dataset cache; None: $RESNETLAB_CACHE or ~/.cache/resnetlab
     download: bool = False  # fetch CIFAR (checksum-verified) into `path` when it is missing
@@ -88,7 +88,7 @@ class DataConfig:
 
 @dataclass
 class OptimConfig:
-    lr: float = 0.1
+    lr: float = 0.1  # for the global batch, unscaled: N processes take the steps one process would
     momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 1e-4
@@ -166,10 +166,16 @@ def config_to_dict(config: TrainConfig) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
+_CONFIG_HEADER = (
+    "# resnetlab run config, resolved. data.batch_size is the global batch, shared out evenly among the processes\n"
+    "# under torchrun; optim.lr applies to it unscaled, whatever the number of processes (environment.json).\n"
+)
+
+
 def save_config(config: TrainConfig, path: Path) -> None:
     """Write the resolved config (atomically: a reader never sees half a file)."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
+    partial.write_text(_CONFIG_HEADER + yaml.safe_dump(config_to_dict(config), sort_keys=False))
     partial.replace(path)
 
 

@@ -10,6 +10,7 @@ all of them. Evaluation runs on rank 0 alone (the others wait), so every reporte
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 
@@ -130,6 +131,10 @@ class Parallel:
 
     def close(self) -> None:
         if self.context is not None and dist.is_initialized():
+            # The DDP wrapper sits in reference cycles (its hooks point back at it), so it would otherwise outlive
+            # the process group and be torn down at interpreter exit, after the C++ state its threads need: one
+            # process in six then died with SIGABRT ("terminate called without an active exception") on exit.
+            gc.collect()
             dist.destroy_process_group()
 
 

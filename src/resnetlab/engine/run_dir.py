@@ -88,6 +88,7 @@ def environment() -> dict[str, Any]:
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "processes": int(os.environ.get("WORLD_SIZE", "1")),  # torchrun's; data.batch_size is shared among them
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "command": sys.argv,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -18,10 +18,11 @@ from torch import nn
 from tqdm import tqdm
 
 from resnetlab.data import BatchStream, DataSplits, FileSet, FileStream, ImageSet, batches, load_splits
+from resnetlab.data.shard import check_batches_shard
 from resnetlab.engine.checkpoint import export_weights, load_checkpoint_or_previous, save_checkpoint
 from resnetlab.engine.config import TrainConfig, config_to_dict, load_config, save_config
 from resnetlab.engine.device import autocast, deterministic_mode, resolve_device, resolve_precision
-from resnetlab.engine.distributed import Parallel, parallel_for
+from resnetlab.engine.distributed import Parallel, parallel_for, per_process_batch
 from resnetlab.engine.ema import WeightAverage
 from resnetlab.engine.evaluate import EvalResult, evaluate
 from resnetlab.engine.freeze import freeze_stages
@@ -173,6 +174,9 @@ def _prepare(config: TrainConfig, *, resuming: bool = False, init_weights: Pretr
     autocast(device, config.runtime.precision)  # refuses bf16 where it is unsupported, before anything is written
     model_entry(config.model.name)  # an unknown name fails before the data is read
     splits = load_splits(config.data)
+    if parallel.context is not None:  # the global batch must share out evenly, in every batch
+        per_process_batch(config.data.batch_size, parallel.context)
+        check_batches_shard(len(splits.train), config.data.batch_size, parallel.shard)
     # A resumed run's weights come from its checkpoint: the initial weights (model.init) are not read again.
     model = build_model(config, splits.train, load_init=not resuming, init_weights=init_weights)
     memory_format = torch.channels_last if config.runtime.channels_last else torch.contiguous_format

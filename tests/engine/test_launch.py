@@ -1,0 +1,75 @@
+"""`resnetlab train --nproc N`: how the launcher ends when its processes fail."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
+
+from resnetlab.engine.checkpoint import load_checkpoint
+from resnetlab.engine.launch import _exit_code
+
+
+def _failed(**codes: int) -> ChildFailedError:
+    failures = {
+        int(rank[1:]): ProcessFailure(local_rank=int(rank[1:]), pid=100, exitcode=code, error_file="<N/A>")
+        for rank, code in codes.items()
+    }
+    return ChildFailedError("resnetlab", failures)
+
+
+def test_rank_0s_own_report_stands_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _exit_code(_failed(r0=2, r1=2)) == 2  # both met the same bad input; rank 0 said so
+    assert _exit_code(_failed(r0=143)) == 143
+    assert capsys.readouterr().err == ""
+
+
+def test_a_process_that_died_alone_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _exit_code(_failed(r1=-9)) == 137
+    assert (
+        capsys.readouterr().err == "resnetlab: error: training process 1 was killed by SIGKILL; its output is above\n"
+    )
+    assert _exit_code(_failed(r0=-6, r1=-15)) == 134
+    assert "training process 0 was killed by SIGABRT" in capsys.readouterr().err
+
+
+def test_bad_input_under_the_launcher_is_one_line_once(tmp_path: Path) -> None:
+    argv = ["train", "--nproc", "2", "--batch-size", "7", "--out", str(tmp_path / "run")]
+    result = subprocess.run([sys.executable, "-m", "resnetlab", *argv], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "resnetlab: error: data.batch_size=7 (the global batch) must divide evenly over 2 processes; "
+        "use a multiple of 2\n"
+    )
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_stop_signal_to_the_launcher_checkpoints_and_the_run_resumes(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    argv = ["train", "--nproc", "2", "--epochs", "30", "--out", str(run), "--no-progress"]
+    argv += ["--set", f"data.cache_dir={tmp_path / 'cache'}"]
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "resnetlab", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 300
+    while not (run / "last.pt").exists() and launcher.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)  # until the first epoch's checkpoint: the processes are training
+    launcher.send_signal(signal.SIGTERM)
+    _, stderr = launcher.communicate(timeout=300)
+    assert launcher.returncode == 143, stderr
+    assert stderr.count("resnetlab: stopped by SIGTERM after iteration") == 1, stderr  # rank 0 speaks for both
+    assert f"continue with `resnetlab train --resume {run}`" in stderr
+    stopped_at = load_checkpoint(run / "last.pt")["progress"]["iteration"]
+    resumed = subprocess.run(
+        [sys.executable, "-m", "resnetlab", "train", "--resume", str(run), "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert 0 < stopped_at < 360 and "after 360 iterations" in resumed.stdout  # 30 epochs of 12 global batches
