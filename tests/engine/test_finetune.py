@@ -9,10 +9,11 @@ import torchvision
 import yaml
 
 from resnetlab.data import load_splits
+from resnetlab.engine.build import build_model
 from resnetlab.engine.checkpoint import load_checkpoint
 from resnetlab.engine.config import load_config
 from resnetlab.engine.finetune import BACKBONE_LR_SCALE, finetune_overrides
-from resnetlab.engine.train import TrainingInterruptedError, build_model, resume, train
+from resnetlab.engine.train import TrainingInterruptedError, resume, train
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
 from resnetlab.models.pretrained import IMAGENET_MEAN, IMAGENET_STD, PretrainedWeights, load_pretrained

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import random
 import signal
 import time
 from collections.abc import Callable
@@ -12,20 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
 from resnetlab.data import BatchStream, DataSplits, FileSet, FileStream, ImageSet, batches, load_splits
 from resnetlab.data.shard import check_batches_shard
+from resnetlab.engine.build import build_model, model_record, resolved_config, seed_everything
 from resnetlab.engine.checkpoint import export_weights, load_checkpoint_or_previous, save_checkpoint
 from resnetlab.engine.config import TrainConfig, config_to_dict, load_config, save_config
-from resnetlab.engine.device import autocast, deterministic_mode, resolve_device, resolve_precision
+from resnetlab.engine.device import autocast, deterministic_mode, resolve_device
 from resnetlab.engine.distributed import Parallel, parallel_for, per_process_batch
 from resnetlab.engine.ema import WeightAverage
 from resnetlab.engine.evaluate import EvalResult, evaluate
-from resnetlab.engine.freeze import freeze_stages
 from resnetlab.engine.inference import optimize_for_inference
 from resnetlab.engine.optim import build_optimizer, set_learning_rate
 from resnetlab.engine.plots import plot_run
@@ -42,12 +39,13 @@ from resnetlab.engine.run_dir import (
     new_run_dir,
     read_metrics,
 )
+from resnetlab.engine.running import RunningSums, restore_rng, rng_state
 from resnetlab.engine.schedule import learning_rate, total_iterations
 from resnetlab.engine.step import TrainStep
 from resnetlab.engine.stop import StopRequest, stop_on_signals
 from resnetlab.errors import UserInputError
-from resnetlab.models import create_model, model_entry
-from resnetlab.models.pretrained import PretrainedWeights, load_into, load_pretrained
+from resnetlab.models import model_entry
+from resnetlab.models.pretrained import PretrainedWeights
 
 
 class TrainingDivergedError(UserInputError):
@@ -169,7 +167,7 @@ class _Setup:
 
 def _prepare(config: TrainConfig, *, resuming: bool = False, init_weights: PretrainedWeights | None = None) -> _Setup:
     """Seed, then data and model: the same order on every start, so a run is reproducible from its config."""
-    _seed_everything(config.runtime.seed)
+    seed_everything(config.runtime.seed)
     parallel, device = parallel_for(resolve_device(config.runtime.device))  # a torchrun process joins its group
     autocast(device, config.runtime.precision)  # refuses bf16 where it is unsupported, before anything is written
     model_entry(config.model.name)  # an unknown name fails before the data is read
@@ -223,7 +221,7 @@ def _run(
     epoch, batch_index, iteration = 0, 0, 0
     warming_up = schedule.warmup_until_error is not None
     best_top1 = -1.0
-    window, epoch_sums = _Sums(device), _Sums(device)
+    window, epoch_sums = RunningSums(device), RunningSums(device)
     if checkpoint is not None:
         model.load_state_dict(checkpoint.get("trained_model", checkpoint["model"]))
         optimizer.load_state_dict(checkpoint["optimizer"])
@@ -236,7 +234,7 @@ def _run(
         warming_up, best_top1 = progress["warming_up"], progress["best_top1"]
         window.load(progress["window"])
         epoch_sums.load(progress["epoch_sums"])
-        _restore_rng(checkpoint["rng"])
+        restore_rng(checkpoint["rng"])
     log = (
         MetricsLog(run_dir / METRICS_FILE, resume_after_iteration=iteration if checkpoint else None)
         if parallel.is_main
@@ -268,7 +266,7 @@ def _run(
             "scaler": step.scaler.state_dict(),
             "progress": progress,
             "pixel_mean": splits.pixel_mean,
-            "rng": _rng_state(),
+            "rng": rng_state(),
             "config": config_to_dict(config),
         }
         save_checkpoint(state, path)
@@ -386,44 +384,6 @@ def _run(
     return TrainResult(run_dir, test_result, iteration, seconds)
 
 
-class _Sums:
-    """Running training loss and error on the device: adding costs no host sync, reading costs one."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.loss = torch.zeros((), dtype=torch.float64, device=device)
-        self.errors = torch.zeros((), dtype=torch.int64, device=device)
-        self.count = 0
-
-    def add(self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
-        self.loss += loss.detach().double() * labels.numel()
-        self.errors += (logits.detach().argmax(dim=1) != labels).sum()
-        self.count += labels.numel()
-
-    def read(self, parallel: Parallel | None = None) -> tuple[float, float, int]:
-        """Mean loss, error and count, over every process's share of the batches."""
-        if parallel is None or not parallel.active:
-            count = max(self.count, 1)
-            return self.loss.item() / count, self.errors.item() / count, self.count
-        totals = torch.stack(
-            [self.loss, self.errors.double(), torch.tensor(float(self.count), device=self.loss.device)]
-        )
-        loss, errors, count = parallel.sum_(totals).tolist()
-        return loss / max(count, 1), errors / max(count, 1), int(count)
-
-    def reset(self) -> None:
-        self.loss.zero_()
-        self.errors.zero_()
-        self.count = 0
-
-    def state(self) -> dict[str, float | int]:
-        return {"loss": self.loss.item(), "errors": int(self.errors.item()), "count": self.count}
-
-    def load(self, state: dict[str, float | int]) -> None:
-        self.loss.fill_(state["loss"])
-        self.errors.fill_(int(state["errors"]))
-        self.count = int(state["count"])
-
-
 def _agree_on_finite(finite: torch.Tensor, parallel: Parallel) -> None:
     if parallel.active:
         finite.fill_(not parallel.any(not bool(finite.item())))
@@ -438,63 +398,6 @@ def _stop_if_diverged(finite: torch.Tensor, iteration: int, run_dir: Path) -> No
         f"training loss became NaN or infinite by iteration {iteration}; {kept} "
         "(try a lower optim.lr or set optim.grad_clip)"
     )
-
-
-def _rng_state() -> dict[str, Any]:
-    state: dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()  # shortcut dropout draws from the CUDA generator there
-    return state
-
-
-def _restore_rng(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def build_model(
-    config: TrainConfig,
-    train_set: ImageSet | FileSet,
-    *,
-    load_init: bool = True,
-    init_weights: PretrainedWeights | None = None,
-) -> nn.Module:
-    """The configured network, sized from the data: classes and input channels come from the dataset.
-
-    With model.init, the pretrained weights (`init_weights` when the caller has loaded them already); their head is
-    kept only when their class names are the data's, so new classes start from a fresh head.
-    """
-    options = dict(config.model.options)
-    num_classes, in_chans = len(train_set.classes), train_set.image_shape[0]
-    for key, from_data in (("num_classes", num_classes), ("in_chans", in_chans)):
-        if options.setdefault(key, from_data) != from_data:
-            raise UserInputError(f"model.options.{key}={options[key]} but the data has {from_data}; drop the option")
-    model = create_model(config.model.name, **options)
-    if config.model.init is not None and load_init:
-        weights = init_weights or load_pretrained(config.model.init)
-        load_into(model, weights, config.model.name, keep_head=weights.classes == list(train_set.classes))
-    freeze_stages(model, config.model.freeze_stages)
-    return model
-
-
-def model_record(config: TrainConfig, splits: DataSplits) -> dict[str, Any]:
-    """What it takes to rebuild and feed the model later (eval, predict, export), stored in every checkpoint."""
-    shape = splits.train.image_shape
-    # Streamed images at their native size were seen through the centre view: shorter side to eval_resize first.
-    centre_view = isinstance(splits.train, FileSet) and config.data.image_size is None
-    return {
-        "model_name": config.model.name,
-        "model_options": {**config.model.options, "num_classes": len(splits.train.classes), "in_chans": shape[0]},
-        "classes": list(splits.train.classes),
-        "preprocess": {
-            "normalize": config.data.normalize,
-            "mean": list(splits.mean),
-            "std": list(splits.std),
-            "input_size": list(shape),
-            "resize": config.data.eval_resize if centre_view else None,
-        },
-    }
 
 
 def _stream(
@@ -518,35 +421,10 @@ def _stream(
     )
 
 
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def _for_inference(model: nn.Module, config: TrainConfig) -> nn.Module:
     """The model as `eval` and `predict` will run it (BN folded, the run's precision and layout), so the accuracy a
     run reports is the one they reproduce."""
     return optimize_for_inference(model, precision=config.runtime.precision, channels_last=config.runtime.channels_last)
-
-
-def resolved_config(config: TrainConfig) -> TrainConfig:
-    """Paths made absolute (the saved config must find the data and the initial weights from any directory) and
-    precision "auto" made concrete (the record says what ran)."""
-    data, runtime = config.data, config.runtime
-    precision = resolve_precision(resolve_device(runtime.device), runtime.precision)
-    path = str(Path(data.path).expanduser().resolve()) if data.path is not None else None
-    cache = str(Path(data.cache_dir).expanduser().resolve()) if data.cache_dir is not None else None
-    out_dir = str(Path(runtime.out_dir).expanduser().resolve())
-    init = config.model.init
-    if init is not None and not init.startswith(("torchvision:", "timm:")):
-        init = str(Path(init).expanduser().resolve())
-    return dataclasses.replace(
-        config,
-        model=dataclasses.replace(config.model, init=init),
-        data=dataclasses.replace(data, path=path, cache_dir=cache),
-        runtime=dataclasses.replace(runtime, out_dir=out_dir, precision=precision),
-    )
 
 
 def _write_json(path: Path, value: Any) -> None:

@@ -22,10 +22,11 @@ from typing import Any
 
 import yaml
 
+from resnetlab.engine.build import resolved_config
 from resnetlab.engine.checkpoint import load_checkpoint
 from resnetlab.engine.config import TrainConfig, config_from_dict, config_to_dict, load_config
 from resnetlab.engine.run_dir import CONFIG_FILE, LAST_CHECKPOINT, TEST_METRICS, read_metrics
-from resnetlab.engine.train import TrainingDivergedError, TrainingInterruptedError, resolved_config, resume, train
+from resnetlab.engine.train import TrainingDivergedError, TrainingInterruptedError, resume, train
 from resnetlab.errors import UserInputError
 from resnetlab.experiments.budget import Budget, recipe
 from resnetlab.models import create_model
