@@ -91,10 +91,10 @@ def test_cli_refuses_an_unknown_experiment(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_the_cli_offers_every_experiment() -> None:
-    from resnetlab.cli import _build_parser
+    from resnetlab.cli import build_parser
     from resnetlab.experiments import EXPERIMENTS
 
-    experiment = _build_parser()._subparsers._group_actions[0].choices["experiment"]  # type: ignore[union-attr]
+    experiment = build_parser()._subparsers._group_actions[0].choices["experiment"]  # type: ignore[union-attr]
     names = next(a for a in experiment._actions if a.dest == "name").choices
     assert set(names) == set(EXPERIMENTS)
 

@@ -1,0 +1,111 @@
+"""`resnetlab predict`, `embed`, `export` and `explain`: a trained network put to work."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from resnetlab.cli.arguments import Commands, UsageError, add_compile_flag, positive_int, write_text
+from resnetlab.engine.predict import expand_image_paths, format_predictions, load_trained, predict
+
+
+def add_commands(commands: Commands) -> None:
+    predict = commands.add_parser("predict", help="classify image files, folders or glob patterns")
+    predict.add_argument("checkpoint", type=Path, help="a .pt checkpoint or a run directory")
+    predict.add_argument("images", nargs="+", help="image files, folders or patterns")
+    predict.add_argument("--topk", type=positive_int, default=1, help="how many classes to show per image")
+    predict.add_argument(
+        "--format", choices=("text", "json", "csv"), default="text", help="text, JSON lines, or CSV with a header"
+    )
+    predict.add_argument("--json", action="store_true", help="the same as --format json")
+    predict.add_argument("--out", type=Path, help="write the predictions to this file instead of printing them")
+    predict.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    add_compile_flag(predict)
+    predict.set_defaults(run=_run_predict)
+
+    embed = commands.add_parser("embed", help="pooled features of image files, as a .npy array")
+    embed.add_argument("checkpoint", type=Path, help="a checkpoint, a run directory, or pretrained weights")
+    embed.add_argument("images", nargs="+", help="image files, folders or patterns")
+    embed.add_argument("--out", type=Path, required=True, help="the .npy file (its .txt twin lists the images)")
+    embed.add_argument("--stage", type=positive_int, help="a stage's average-pooled map instead of the head's input")
+    embed.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    embed.set_defaults(run=_run_embed)
+
+    export = commands.add_parser("export", help="export to ONNX or TorchScript, checked against PyTorch")
+    export.add_argument("checkpoint", type=Path, help="a checkpoint, a run directory, or pretrained weights")
+    export.add_argument("--format", choices=("onnx", "torchscript"), default="onnx", help="default: %(default)s")
+    export.add_argument("--out", type=Path, help="the file to write (default: model.onnx / model.ts beside it)")
+    export.add_argument(
+        "--dynamic-batch",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="any batch size (default); --no-dynamic-batch fixes it to the check batch's",
+    )
+    export.add_argument("--opset", type=positive_int, help="ONNX opset version (default 18)")
+    export.add_argument("--images", nargs="+", help="images to check the export on (default: random inputs)")
+    export.set_defaults(run=_run_export)
+
+    explain = commands.add_parser("explain", help="Grad-CAM heatmap of the evidence for a class, over the image")
+    explain.add_argument("checkpoint", type=Path, help="a checkpoint, a run directory, or pretrained weights")
+    explain.add_argument("image", type=Path, help="one image file")
+    explain.add_argument("--out", type=Path, required=True, help="the PNG to write (the image's size)")
+    explain.add_argument("--class", dest="class_name", help="explain this class (default: the top one)")
+    explain.set_defaults(run=_run_explain)
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    from resnetlab.engine.device import resolve_device
+
+    trained = load_trained(args.checkpoint, resolve_device(args.device))
+    rows = predict(trained, expand_image_paths(args.images), topk=args.topk, compile=args.compile)
+    if args.json and args.format not in ("text", "json"):
+        raise UsageError(f"--json and --format {args.format} contradict each other; give one of them")
+    style = "json" if args.json else args.format
+    text = format_predictions(rows, style)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        write_text(args.out, text)
+        print(f"{len(rows)} predictions: {args.out}")
+    return 0
+
+
+def _run_embed(args: argparse.Namespace) -> int:
+    from resnetlab.engine.device import resolve_device
+    from resnetlab.engine.embed import check_features_path, embed, save_features
+
+    check_features_path(args.out)
+    trained = load_trained(args.checkpoint, resolve_device(args.device))
+    paths = expand_image_paths(args.images)
+    features = embed(trained, paths, stage=args.stage)
+    listing = save_features(features, paths, args.out)
+    print(f"{features.shape[0]} x {features.shape[1]} features: {args.out} (rows in the order of {listing})")
+    return 0
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from resnetlab.engine.export import export_model
+
+    trained = load_trained(args.checkpoint, torch.device("cpu"))
+    suffix = ".onnx" if args.format == "onnx" else ".ts"
+    out = args.out or trained.path.with_name(f"model{suffix}")
+    images = expand_image_paths(args.images) if args.images else None
+    result = export_model(
+        trained, out, format=args.format, dynamic_batch=args.dynamic_batch, opset=args.opset, images=images
+    )
+    sizes = " and ".join(map(str, result.batch_sizes))
+    print(f"exported: {result.path} ({result.path.stat().st_size / 2**20:.1f} MiB)")
+    print(f"check: max |logit difference| vs PyTorch {result.max_difference:.2e} on {result.inputs}, batch {sizes}")
+    return 0
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    from resnetlab.engine.explain import explain
+
+    trained = load_trained(args.checkpoint, torch.device("cpu"))
+    result = explain(trained, args.image, args.out, args.class_name)
+    print(f"{args.image}: {result.class_name} {100 * result.probability:.1f}%; Grad-CAM: {result.path}")
+    return 0

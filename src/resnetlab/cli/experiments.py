@@ -1,0 +1,67 @@
+"""`resnetlab experiment` and `report`: the papers' experiments and the HTML page of their results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from resnetlab.cli.arguments import Commands, positive_int
+from resnetlab.experiments import BUDGETS, EXPERIMENTS, run
+from resnetlab.report import build_report
+
+
+def add_commands(commands: Commands) -> None:
+    experiment = commands.add_parser("experiment", help="run one of the papers' experiments (resumable)")
+    experiment.add_argument(
+        "name",
+        choices=sorted(EXPERIMENTS),
+        help="degradation: [R1] Fig. 6, plain nets vs ResNets; depth: [R1] Table 6; gradients: the backward signal "
+        "per layer; identity-mappings: [R2] Tables 1 and 2; responses: [R1] Fig. 7; shortcuts: options A/B/C",
+    )
+    experiment.add_argument(
+        "--budget",
+        choices=BUDGETS,
+        default="quick",
+        help="paper: the papers' recipes; quick: shortened to about an hour on 2 cores; smoke: seconds, digits",
+    )
+    experiment.add_argument("--data", help="CIFAR-10: pickle folder or class-per-folder tree (quick and paper)")
+    experiment.add_argument(
+        "--out", type=Path, help="experiment folder (default: runs/experiments/NAME-BUDGET); run again to continue"
+    )
+    experiment.add_argument("--seeds", type=positive_int, default=1, help="runs per network; tables show the median")
+    experiment.add_argument("--progress", action="store_true", help="a progress bar per training run")
+    experiment.set_defaults(run=_run_experiment)
+
+    report = commands.add_parser("report", help="one self-contained HTML page of run and experiment directories")
+    report.add_argument("paths", nargs="+", type=Path, help="run directories and experiment directories")
+    report.add_argument(
+        "--out", type=Path, default=Path("report.html"), help="the page to write (default: %(default)s)"
+    )
+    report.add_argument("--title", default="resnetlab report", help="the page's title")
+    report.set_defaults(run=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    print(f"report: {build_report(args.paths, args.out, title=args.title)}")
+    return 0
+
+
+def _run_experiment(args: argparse.Namespace) -> int:
+    out = args.out or Path("runs") / "experiments" / f"{args.name}-{args.budget}"
+    command = f"resnetlab experiment {args.name} --budget {args.budget}"
+    command += f" --data {args.data}" if args.data else ""
+    command += f" --seeds {args.seeds}" if args.seeds > 1 else ""
+    command += f" --out {args.out}" if args.out else ""
+    summary = run(
+        args.name,
+        budget=args.budget,
+        data=args.data,
+        out=out,
+        seeds=args.seeds,
+        command=command,
+        show_progress=args.progress,
+        announce=lambda line: print(f"resnetlab: {line}", file=sys.stderr, flush=True),
+    )
+    print(f"summary: {summary}\nreport: {summary.with_name('report.html')}")
+    return 0

@@ -1,0 +1,204 @@
+"""`resnetlab train`, `finetune` and `eval`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from resnetlab.cli.arguments import (
+    Commands,
+    UsageError,
+    add_compile_flag,
+    add_transfer_flags,
+    non_negative_int,
+    positive_int,
+)
+from resnetlab.data import guess_dataset
+from resnetlab.engine.config import load_config
+from resnetlab.engine.evaluate_checkpoint import evaluate_checkpoint
+from resnetlab.engine.train import TrainResult, resume, train
+
+
+def add_commands(commands: Commands) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train a network (no arguments: the main job, cifar_resnet20 on the embedded digits)",
+        description="Train a network. Values come from the defaults, then CONFIG, then the flags, then --set.",
+    )
+    train.add_argument("config", nargs="?", type=Path, help="a YAML recipe, e.g. configs/cifar10/resnet20.yaml")
+    train.add_argument("--model", help="registered model name (model.name)")
+    train.add_argument("--data", help="dataset path: CIFAR pickle folder or class-per-folder tree (data.path)")
+    train.add_argument("--dataset", choices=("digits", "cifar10", "cifar100", "folder"), help="data.dataset")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=positive_int, help="train for N epochs (schedule.unit=epoch)")
+    length.add_argument("--iters", type=positive_int, help="train for N iterations (schedule.unit=iteration)")
+    train.add_argument("--batch-size", type=positive_int, help="data.batch_size")
+    train.add_argument("--lr", type=float, help="base learning rate (optim.lr)")
+    train.add_argument("--seed", type=non_negative_int, help="runtime.seed")
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), help="runtime.device")
+    train.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16", "fp16"),
+        help="runtime.precision (auto: bf16 where native; fp16: CUDA only)",
+    )
+    train.add_argument("--deterministic", action="store_true", default=None, help="runtime.deterministic=true")
+    train.add_argument("--out", type=Path, help="run directory (default: a new folder under runtime.out_dir)")
+    train.add_argument("--force", action="store_true", help="start over in an existing --out (the old one is kept)")
+    train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    train.add_argument(
+        "--nproc",
+        type=positive_int,
+        help="train in N processes on this machine (torchrun, DistributedDataParallel; data.batch_size is the "
+        "global batch)",
+    )
+    add_transfer_flags(train)
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config value, repeatable")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(run=_run_train)
+
+    finetune = commands.add_parser(
+        "finetune",
+        help="fine-tune pretrained weights on a class-per-folder image tree (a new head sized from the data)",
+        description="Fine-tune pretrained weights on a class-per-folder tree: the weights' own input size and "
+        "normalisation, a new head, the backbone at 0.1x the head's LR, a 10-epoch cosine schedule.",
+    )
+    finetune.add_argument("data", type=Path, help="a class-per-folder image tree (JPEG/PNG, any sizes)")
+    finetune.add_argument(
+        "--init",
+        required=True,
+        help="torchvision:NAME[.WEIGHTS], timm:NAME, or a local .pth / .safetensors / resnetlab checkpoint",
+    )
+    finetune.add_argument("--model", help="the network the weights fit (default: read from the weights)")
+    finetune.add_argument("--freeze-stages", type=non_negative_int, help="freeze the stem and the first N stages")
+    finetune.add_argument("--epochs", type=positive_int, help="schedule length (default 10)")
+    finetune.add_argument("--lr", type=float, help="the head's LR (default 0.01; the backbone's is 0.1x)")
+    finetune.add_argument("--batch-size", type=positive_int, help="data.batch_size (default 32)")
+    finetune.add_argument("--seed", type=non_negative_int, help="runtime.seed")
+    finetune.add_argument("--device", choices=("auto", "cpu", "cuda"), help="runtime.device")
+    finetune.add_argument("--out", type=Path, help="run directory (default: a new folder under runs/)")
+    finetune.add_argument("--force", action="store_true", help="start over in an existing --out (the old one is kept)")
+    finetune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config value")
+    finetune.add_argument("--no-progress", action="store_true", help="no progress bar")
+    finetune.set_defaults(run=_run_finetune)
+
+    evaluate = commands.add_parser("eval", help="evaluate a checkpoint (or a run's last one) on a test split")
+    evaluate.add_argument("checkpoint", type=Path, help="a .pt checkpoint or a run directory")
+    evaluate.add_argument("--data", help="dataset path (default: the one the run was trained on)")
+    evaluate.add_argument("--per-class", action="store_true", help="also print each class's accuracy")
+    evaluate.add_argument(
+        "--view",
+        choices=("center", "flip", "ten_crop"),
+        help="evaluation view (default: the run's data.eval_view): center is [R1]'s single view; flip averages each "
+        "image with its mirror; ten_crop ([R1] Sec. 3.4) needs a streamed folder",
+    )
+    evaluate.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16", "fp16", "int8"),
+        help="override the run's runtime.precision; int8 quantizes the model (CPU only, calibrated on 512 training "
+        "images): faster, but check its accuracy against fp32",
+    )
+    add_compile_flag(evaluate)
+    evaluate.set_defaults(run=_run_eval)
+
+
+def _run_finetune(args: argparse.Namespace) -> int:
+    from resnetlab.engine.finetune import finetune_overrides
+    from resnetlab.models.pretrained import load_pretrained
+
+    weights = load_pretrained(args.init)
+    print(f"resnetlab: fine-tuning {weights.source}", file=sys.stderr)
+    preset = finetune_overrides(weights, args.data, args.model, args.init)
+    flags: list[tuple[str, object]] = [
+        ("model.freeze_stages", args.freeze_stages),
+        ("schedule.length", args.epochs),
+        ("optim.lr", args.lr),
+        ("data.batch_size", args.batch_size),
+        ("runtime.seed", args.seed),
+        ("runtime.device", args.device),
+    ]
+    overrides = preset + [f"{key}={json.dumps(value)}" for key, value in flags if value is not None] + list(args.set)
+    config = load_config(None, overrides)
+    loaded = weights if config.model.init == args.init else None  # unless --set named other weights
+    result = train(config, out=args.out, force=args.force, show_progress=not args.no_progress, init_weights=loaded)
+    return _report_training(result)
+
+
+def _train_overrides(args: argparse.Namespace) -> list[str]:
+    """The flags as `key=value` overrides, applied before --set so that --set has the last word."""
+    pairs: list[tuple[str, object]] = [
+        ("model.name", args.model),
+        ("data.path", args.data),
+        ("data.dataset", args.dataset),
+        ("data.batch_size", args.batch_size),
+        ("optim.lr", args.lr),
+        ("runtime.seed", args.seed),
+        ("runtime.device", args.device),
+        ("runtime.precision", args.precision),
+        ("runtime.deterministic", args.deterministic),
+        ("model.init", args.init),
+        ("model.freeze_stages", args.freeze_stages),
+    ]
+    if args.data is not None and args.dataset is None:
+        pairs.append(("data.dataset", guess_dataset(Path(args.data))))
+    if args.epochs is not None:
+        pairs += [("schedule.unit", "epoch"), ("schedule.length", args.epochs)]
+    if args.iters is not None:
+        pairs += [("schedule.unit", "iteration"), ("schedule.length", args.iters)]
+    return [f"{key}={json.dumps(value)}" for key, value in pairs if value is not None] + list(args.set)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    if args.nproc is not None and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        from resnetlab.engine.launch import launch_processes  # torch.distributed's launcher: imported when used
+
+        return launch_processes(args.nproc, _without_nproc(args.argv))
+    if args.resume is not None:
+        if args.config is not None or _train_overrides(args) or args.out is not None:
+            raise UsageError("--resume continues a run with its saved config: give no config, flags or --out with it")
+        result = resume(args.resume, show_progress=not args.no_progress)
+    else:
+        config = load_config(args.config, _train_overrides(args))
+        result = train(config, out=args.out, force=args.force, show_progress=not args.no_progress)
+    return _report_training(result)
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    rest: list[str] = []
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token == "--nproc":
+            skip = True
+        elif not token.startswith("--nproc="):
+            rest.append(token)
+    return rest
+
+
+def _report_training(result: TrainResult) -> int:
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
+        return 0
+    test = result.test
+    print(
+        f"test accuracy {100 * test.top1:.2f}% (top-5 {100 * test.top5:.2f}%, loss {test.loss:.4f}) on "
+        f"{test.count} images after {result.iterations} iterations in {result.seconds:.0f} s"
+    )
+    print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    result, classes = evaluate_checkpoint(
+        args.checkpoint, data_path=args.data, view=args.view, compile=args.compile, precision=args.precision
+    )
+    print(
+        f"test accuracy {100 * result.top1:.2f}% (top-5 {100 * result.top5:.2f}%, loss {result.loss:.4f}) on "
+        f"{result.count} images"
+    )
+    if args.per_class:
+        for name, accuracy in zip(classes, result.per_class, strict=True):
+            print(f"  {name}: {100 * accuracy:.2f}%")
+    return 0
