@@ -14,6 +14,7 @@ from resnetlab.data.folder import SkippedFilesWarning
 from resnetlab.data.transforms import ColorPCA, color_pca, lighting_offsets, normalization
 from resnetlab.data.views import CenterView, ScaleAugmentation, TenCropView
 from resnetlab.errors import UserInputError
+from tests.data.fakes import write_image
 
 
 def _noisy_tree(root: Path, per_class: int = 5, classes: int = 2) -> Path:
@@ -189,4 +190,21 @@ def test_a_last_batch_smaller_than_the_processes_is_refused(files: FileSet) -> N
     subset = files.subset(torch.arange(9))  # batches of 4: 4 + 4 + 1, and 1 image cannot feed 2 processes
     with pytest.raises(UserInputError, match=r"last batch of 9 training images in batches of 4 has 1 image\(s\)"):
         _stream(subset, shard=(0, 2))
-    _stream(subset, train=False, shard=(0, 2))  # evaluation runs in one process whatever the shard
+    _stream(subset, train=False, shard=(0, 2))  # checked for training only: rank 0 alone evaluates
+
+
+def test_a_process_whose_block_is_all_unreadable_stops_with_a_message(tmp_path: Path) -> None:
+    paths = [write_image(tmp_path / f"{i}.png") for i in range(2)] + [tmp_path / "2.jpg", tmp_path / "3.jpg"]
+    for path in paths[2:]:
+        path.write_text("no")
+    data = FileSet([str(p) for p in paths], torch.tensor([0, 1, 0, 1]), ["a", "b"], (3, 16, 16))
+    view = CenterView(20, 16)
+    assert len(next(iter(_stream(data, train=False, view=view, shard=(0, 2)).epoch(0)))[1]) == 2
+    message = "none of the 2 files of batch 0 that process 1 decodes could be read as images"
+    with pytest.warns(SkippedFilesWarning), pytest.raises(UserInputError, match=message):
+        list(_stream(data, train=False, view=view, shard=(1, 2)).epoch(0))
+
+
+def test_a_global_batch_smaller_than_the_processes_is_refused(files: FileSet) -> None:
+    with pytest.raises(UserInputError, match=r"data\.batch_size=4 \(the global batch\) is smaller than the 8 processes"):
+        _stream(files, shard=(0, 8))

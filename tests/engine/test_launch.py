@@ -12,7 +12,7 @@ import pytest
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
 
 from resnetlab.engine.checkpoint import load_checkpoint
-from resnetlab.engine.launch import _exit_code
+from resnetlab.engine.launch import MESSAGES, exit_code, leave_message
 
 
 def _failed(**codes: int) -> ChildFailedError:
@@ -23,19 +23,41 @@ def _failed(**codes: int) -> ChildFailedError:
     return ChildFailedError("resnetlab", failures)
 
 
-def test_rank_0s_own_report_stands_alone(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _exit_code(_failed(r0=2, r1=2)) == 2  # both met the same bad input; rank 0 said so
-    assert _exit_code(_failed(r0=143)) == 143
+STOPPED = "resnetlab: stopped by SIGTERM after iteration 7, checkpoint written; continue with ..."
+
+
+def test_what_rank_0_said_is_not_said_again(capsys: pytest.CaptureFixture[str]) -> None:
+    same = "resnetlab: error: data.batch_size=7 (the global batch) must divide evenly over 2 processes"
+    assert exit_code(_failed(r0=2, r1=2), {0: same, 1: same}) == 2  # both met the same bad input
+    assert exit_code(_failed(r0=143, r1=143), {0: STOPPED, 1: STOPPED}) == 143  # a stop signal reached both
     assert capsys.readouterr().err == ""
 
 
-def test_a_process_that_died_alone_is_named(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _exit_code(_failed(r1=-9)) == 137
+def test_a_process_that_failed_alone_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    # The launcher stopped rank 0 (143, with its "continue with --resume" line) after rank 1 died.
+    assert exit_code(_failed(r0=143, r1=-9), {0: STOPPED}) == 137
     assert (
         capsys.readouterr().err == "resnetlab: error: training process 1 was killed by SIGKILL; its output is above\n"
     )
-    assert _exit_code(_failed(r0=-6, r1=-15)) == 134
-    assert "training process 0 was killed by SIGABRT" in capsys.readouterr().err
+    assert exit_code(_failed(r0=-6, r1=-15), {}) == 134
+    assert (
+        capsys.readouterr().err == "resnetlab: error: training process 0 was killed by SIGABRT; its output is above\n"
+    )
+
+
+def test_the_message_of_a_process_that_failed_alone_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    own = "resnetlab: error: none of the 4 files of batch 3 that process 1 decodes could be read as images"
+    assert exit_code(_failed(r0=143, r1=2), {0: STOPPED, 1: own}) == 2
+    assert capsys.readouterr().err == own + "\n"
+
+
+def test_a_message_is_left_only_under_resnetlabs_launcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MESSAGES, raising=False)
+    assert not leave_message("resnetlab: error: x")
+    monkeypatch.setenv(MESSAGES, str(tmp_path))
+    monkeypatch.setenv("RANK", "3")
+    assert leave_message("resnetlab: error: y")
+    assert (tmp_path / "rank3.txt").read_text() == "resnetlab: error: y"
 
 
 def test_bad_input_under_the_launcher_is_one_line_once(tmp_path: Path) -> None:

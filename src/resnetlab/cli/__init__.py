@@ -4,6 +4,7 @@ builds the parser and turns every expected failure into one line and an exit cod
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import warnings
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 
 from resnetlab.cli import catalog, deploy, experiments, training
 from resnetlab.cli.arguments import Parser, UsageError
+from resnetlab.engine.launch import leave_message
 from resnetlab.engine.train import TrainingInterruptedError
 from resnetlab.errors import UserInputError
 
@@ -45,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("resnetlab: interrupted")
         return 130
     except BrokenPipeError:  # `resnetlab models | head` closing the pipe early is fine (an OSError: caught first)
+        # Python flushes stdout once more at exit, which would fail again and print "Exception ignored".
+        with contextlib.suppress(OSError, ValueError):  # a stdout without a file behind it has nothing to flush
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as error:  # a full disk or a file that vanished: the machine's state, not a bug
         where = f" ({error.filename})" if error.filename else ""
@@ -56,10 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _say(message: str) -> None:
-    """One line on stderr; under torchrun from rank 0 only, since every process meets the same bad input (a failure
-    of another rank alone is reported by the launcher, see resnetlab.engine.launch)."""
-    if os.environ.get("RANK", "0") == "0":
+    """One line on stderr. Under torchrun every process meets the same bad input, so rank 0 speaks for all; the
+    others leave their line to resnetlab's launcher, which prints what rank 0 did not say (resnetlab.engine.launch).
+    Under a plain torchrun they print it with their rank."""
+    rank = os.environ.get("RANK", "0")
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         print(message, file=sys.stderr)
+        return
+    left = leave_message(message)
+    if rank == "0":
+        print(message, file=sys.stderr)
+    elif not left:
+        print(f"[rank {rank}] {message}", file=sys.stderr)
 
 
 def _print_file_names_as_bytes(stream: object) -> None:

@@ -136,9 +136,13 @@ class FileStream:
         for batch, (pixels, labels, positions, skipped) in enumerate(loader, start=start_batch):
             self._note_skipped(skipped)
             if pixels is None:
+                # In one process the batch is all of them; across processes, this process's block, which cannot
+                # be left empty (its BN and DDP need images), though the other processes may have some.
+                share = "" if self.shard[1] == 1 else f" that process {self.shard[0]} decodes"
+                example = f", e.g. {skipped[0]}" if skipped else ""
                 raise UserInputError(
-                    f"none of the {len(skipped)} files of batch {batch} could be read as images, e.g. {skipped[0]}; "
-                    "remove or replace the unreadable files"
+                    f"none of the {len(skipped)} files of batch {batch}{share} could be read as images"
+                    f"{example}; remove or replace the unreadable files"
                 )
             yield self._prepare(pixels, labels, positions, epoch, batch)
 

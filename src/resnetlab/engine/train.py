@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,7 +156,20 @@ def _resumable(run_dir: Path, parallel: Parallel, run: Callable[[StopRequest], T
             hint = f"no checkpoint was written yet; start again with --out {run_dir} --force"
         raise TrainingInterruptedError(f"interrupted; {hint}") from None
     finally:
+        if parallel.active:
+            _release_frames(sys.exc_info()[1])
         parallel.close()
+
+
+def _release_frames(error: BaseException | None) -> None:
+    """The frames of a run that ended by an exception hold the DDP wrapper in their locals (and the exception holds
+    the frames), which would keep it alive past the process group's end; see Parallel.close. Clearing the locals
+    leaves what a traceback prints (files, lines, code) as it was."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        traceback.clear_frames(error.__traceback__)
+        error = error.__cause__ or error.__context__
 
 
 @dataclass(frozen=True)
