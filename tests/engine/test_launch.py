@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -71,22 +72,20 @@ def test_bad_input_under_the_launcher_is_one_line_once(tmp_path: Path) -> None:
     assert not (tmp_path / "run").exists()
 
 
-def test_a_stop_signal_to_the_launcher_checkpoints_and_the_run_resumes(tmp_path: Path) -> None:
-    run = tmp_path / "run"
+def _start_training(run: Path) -> subprocess.Popen[str]:
+    """`resnetlab train --nproc 2` on the digits, returned once the first epoch's checkpoint is written."""
     argv = ["train", "--nproc", "2", "--epochs", "30", "--out", str(run), "--no-progress"]
-    argv += ["--set", f"data.cache_dir={tmp_path / 'cache'}"]
+    argv += ["--set", f"data.cache_dir={run.parent / 'cache'}"]
     launcher = subprocess.Popen(
         [sys.executable, "-m", "resnetlab", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     deadline = time.monotonic() + 300
     while not (run / "last.pt").exists() and launcher.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)  # until the first epoch's checkpoint: the processes are training
-    launcher.send_signal(signal.SIGTERM)
-    _, stderr = launcher.communicate(timeout=300)
-    assert launcher.returncode == 143, stderr
-    assert stderr.count("resnetlab: stopped by SIGTERM after iteration") == 1, stderr  # rank 0 speaks for both
-    assert f"continue with `resnetlab train --resume {run}`" in stderr
-    stopped_at = load_checkpoint(run / "last.pt")["progress"]["iteration"]
+        time.sleep(0.2)
+    return launcher
+
+
+def _resume_in_one_process(run: Path) -> None:
     resumed = subprocess.run(
         [sys.executable, "-m", "resnetlab", "train", "--resume", str(run), "--no-progress"],
         capture_output=True,
@@ -94,4 +93,41 @@ def test_a_stop_signal_to_the_launcher_checkpoints_and_the_run_resumes(tmp_path:
         timeout=300,
     )
     assert resumed.returncode == 0, resumed.stderr
-    assert 0 < stopped_at < 360 and "after 360 iterations" in resumed.stdout  # 30 epochs of 12 global batches
+    assert "after 360 iterations" in resumed.stdout  # 30 epochs of 12 global batches
+
+
+def test_a_stop_signal_to_the_launcher_checkpoints_and_the_run_resumes(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    launcher = _start_training(run)
+    launcher.send_signal(signal.SIGTERM)
+    _, stderr = launcher.communicate(timeout=300)
+    assert launcher.returncode == 143, stderr
+    assert stderr.count("resnetlab: stopped by SIGTERM after iteration") == 1, stderr  # rank 0 speaks for both
+    assert f"continue with `resnetlab train --resume {run}`" in stderr
+    assert 0 < load_checkpoint(run / "last.pt")["progress"]["iteration"] < 360
+    _resume_in_one_process(run)
+
+
+def _process_of_rank(rank: int, run: Path) -> int:
+    """The pid of the training process of `rank` (its command line names the run directory)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            environment = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if str(run).encode() in command and f"RANK={rank}".encode() in environment and b"resnetlab" in command:
+            return int(entry.name)
+    raise AssertionError(f"no process of rank {rank} for {run}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the processes through /proc (Linux)")
+def test_a_process_killed_alone_is_named_and_the_run_resumes(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    launcher = _start_training(run)
+    os.kill(_process_of_rank(1, run), signal.SIGKILL)
+    _, stderr = launcher.communicate(timeout=300)
+    assert launcher.returncode == 137, stderr
+    assert "resnetlab: error: training process 1 was killed by SIGKILL; its output is above" in stderr
+    assert "Traceback" not in stderr
+    _resume_in_one_process(run)
