@@ -206,5 +206,7 @@ def test_a_process_whose_block_is_all_unreadable_stops_with_a_message(tmp_path: 
 
 
 def test_a_global_batch_smaller_than_the_processes_is_refused(files: FileSet) -> None:
-    with pytest.raises(UserInputError, match=r"data\.batch_size=4 \(the global batch\) is smaller than the 8 processes"):
+    with pytest.raises(
+        UserInputError, match=r"data\.batch_size=4 \(the global batch\) is smaller than the 8 processes"
+    ):
         _stream(files, shard=(0, 8))

@@ -183,7 +183,9 @@ def sample_statistics(data: FileSet, view: View, workers: int, limit: int, seed:
     images pin the channel means to ~0.01.
     """
     chosen = torch.randperm(len(data), generator=generator(seed, "statistics"))[:limit].sort().values
-    plan = [[(index, 0, 0) for index in range(start, min(start + 64, len(chosen)))] for start in range(0, len(chosen), 64)]
+    plan = [
+        [(index, 0, 0) for index in range(start, min(start + 64, len(chosen)))] for start in range(0, len(chosen), 64)
+    ]
     loader = DataLoader(
         _Decoded(data.subset(chosen), view, seed, random=False),
         batch_sampler=plan,
