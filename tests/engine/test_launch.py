@@ -31,6 +31,8 @@ def test_what_rank_0_said_is_not_said_again(capsys: pytest.CaptureFixture[str]) 
     same = "resnetlab: error: data.batch_size=7 (the global batch) must divide evenly over 2 processes"
     assert exit_code(_failed(r0=2, r1=2), {0: same, 1: same}) == 2  # both met the same bad input
     assert exit_code(_failed(r0=143, r1=143), {0: STOPPED, 1: STOPPED}) == 143  # a stop signal reached both
+    # Rank 1 failed first; the launcher stopped rank 0 after it had printed the same line (seen in CI).
+    assert exit_code(_failed(r1=2, r0=143), {0: same, 1: same}) == 2
     assert capsys.readouterr().err == ""
 
 

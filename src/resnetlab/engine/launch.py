@@ -93,8 +93,9 @@ def exit_code(failed: ChildFailedError, messages: dict[int, str]) -> int:
         code = code if code is not None else _shell_code(exitcode)
     if code is not None:
         return code
-    main = failed.failures.get(0)
-    return _shell_code(main.exitcode if main is not None else failed.get_first_failure()[1].exitcode)
+    # Everything was said already: the code of the process that failed first (the others may have been stopped by
+    # the launcher after it, with 143).
+    return _shell_code(failed.get_first_failure()[1].exitcode)
 
 
 def _shell_code(exitcode: int) -> int:
