@@ -119,8 +119,7 @@ def _run_finetune(args: argparse.Namespace) -> int:
         ("runtime.seed", args.seed),
         ("runtime.device", args.device),
     ]
-    overrides = preset + [f"{key}={json.dumps(value)}" for key, value in flags if value is not None] + list(args.set)
-    config = load_config(None, overrides)
+    config = load_config(None, preset + _as_overrides(flags) + list(args.set))
     loaded = weights if config.model.init == args.init else None  # unless --set named other weights
     result = train(config, out=args.out, force=args.force, show_progress=not args.no_progress, init_weights=loaded)
     return _report_training(result)
@@ -147,7 +146,12 @@ def _train_overrides(args: argparse.Namespace) -> list[str]:
         pairs += [("schedule.unit", "epoch"), ("schedule.length", args.epochs)]
     if args.iters is not None:
         pairs += [("schedule.unit", "iteration"), ("schedule.length", args.iters)]
-    return [f"{key}={json.dumps(value)}" for key, value in pairs if value is not None] + list(args.set)
+    return _as_overrides(pairs) + list(args.set)
+
+
+def _as_overrides(pairs: list[tuple[str, object]]) -> list[str]:
+    """The flags given (not None) as `key=value` overrides; values as JSON, which YAML reads back unchanged."""
+    return [f"{key}={json.dumps(value)}" for key, value in pairs if value is not None]
 
 
 def _run_train(args: argparse.Namespace) -> int:
