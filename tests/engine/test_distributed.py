@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from resnetlab.engine.distributed import Distributed, from_environment, per_proc
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
 from tests.data.fakes import make_imageset, write_photos
+from tests.engine.command import resnetlab, resume
 
 GLOBAL_BATCH, STEPS, LR = 16, 3, 0.1
 
@@ -115,7 +114,7 @@ def test_train_in_two_processes_writes_one_run(tmp_path: Path) -> None:
     run = tmp_path / "run"
     argv = ["train", "--nproc", "2", "--epochs", "2", "--batch-size", "64", "--out", str(run), "--no-progress"]
     argv += ["--set", f"data.cache_dir={tmp_path / 'cache'}"]
-    result = subprocess.run([sys.executable, "-m", "resnetlab", *argv], capture_output=True, text=True, timeout=600)
+    result = resnetlab(*argv)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("test accuracy") == 1 and "after 46 iterations" in result.stdout  # 23 global batches
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -135,18 +134,13 @@ def test_a_checkpoint_of_two_processes_resumes_in_one(tmp_path: Path) -> None:
     run = tmp_path / "run"
     argv = ["train", "--nproc", "2", "--epochs", "2", "--batch-size", "64", "--out", str(run), "--no-progress"]
     argv += ["--set", f"data.cache_dir={tmp_path / 'cache'}"]
-    first = subprocess.run([sys.executable, "-m", "resnetlab", *argv], capture_output=True, text=True, timeout=600)
+    first = resnetlab(*argv)
     assert first.returncode == 0, first.stderr[-3000:]
     # Back to the end of epoch 1 (kept as last.pt.prev): as if the two processes had been stopped there.
     (run / "last.pt").write_bytes((run / "last.pt.prev").read_bytes())
     (run / "test_metrics.json").unlink()
     assert load_checkpoint(run / "last.pt")["progress"]["iteration"] == 23
-    resumed = subprocess.run(
-        [sys.executable, "-m", "resnetlab", "train", "--resume", str(run), "--no-progress"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    resumed = resume(run)
     assert resumed.returncode == 0, resumed.stderr
     assert "after 46 iterations" in resumed.stdout
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -159,7 +153,7 @@ def test_two_processes_train_on_a_streamed_folder_each_decoding_its_shard(tmp_pa
     run = tmp_path / "run"
     argv = ["train", "--nproc", "2", "--data", str(photos), "--epochs", "2", "--batch-size", "8", "--out", str(run)]
     argv += ["--no-progress", "--set", "data.storage=stream", "--set", "data.image_size=16", "--set", "data.workers=1"]
-    result = subprocess.run([sys.executable, "-m", "resnetlab", *argv], capture_output=True, text=True, timeout=600)
+    result = resnetlab(*argv)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("test accuracy") == 1 and "after 6 iterations" in result.stdout  # 24 images: 3 x 8
     assert load_checkpoint(run / "last.pt")["progress"]["iteration"] == 6

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, P
 
 from resnetlab.engine.checkpoint import load_checkpoint
 from resnetlab.engine.launch import MESSAGES, exit_code, leave_message
+from tests.engine.command import resnetlab, resume, start_resnetlab
 
 
 def _failed(**codes: int) -> ChildFailedError:
@@ -65,7 +65,7 @@ def test_a_message_is_left_only_under_resnetlabs_launcher(tmp_path: Path, monkey
 
 def test_bad_input_under_the_launcher_is_one_line_once(tmp_path: Path) -> None:
     argv = ["train", "--nproc", "2", "--batch-size", "7", "--out", str(tmp_path / "run")]
-    result = subprocess.run([sys.executable, "-m", "resnetlab", *argv], capture_output=True, text=True, timeout=300)
+    result = resnetlab(*argv, timeout=300)
     assert result.returncode == 2
     assert result.stderr == (
         "resnetlab: error: data.batch_size=7 (the global batch) must divide evenly over 2 processes; "
@@ -78,9 +78,7 @@ def _start_training(run: Path) -> subprocess.Popen[str]:
     """`resnetlab train --nproc 2` on the digits, returned once the first epoch's checkpoint is written."""
     argv = ["train", "--nproc", "2", "--epochs", "30", "--out", str(run), "--no-progress"]
     argv += ["--set", f"data.cache_dir={run.parent / 'cache'}"]
-    launcher = subprocess.Popen(
-        [sys.executable, "-m", "resnetlab", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    launcher = start_resnetlab(*argv)
     deadline = time.monotonic() + 300
     while not (run / "last.pt").exists() and launcher.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -88,12 +86,7 @@ def _start_training(run: Path) -> subprocess.Popen[str]:
 
 
 def _resume_in_one_process(run: Path) -> None:
-    resumed = subprocess.run(
-        [sys.executable, "-m", "resnetlab", "train", "--resume", str(run), "--no-progress"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    resumed = resume(run, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert "after 360 iterations" in resumed.stdout  # 30 epochs of 12 global batches
 
