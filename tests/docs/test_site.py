@@ -1,0 +1,96 @@
+"""The documentation site: built as CI builds it (`mkdocs build --strict`), then served on localhost and opened page by
+page in headless Chromium."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# Screenshots of the home and degradation pages land here (`test-output/` in the repository unless set otherwise).
+OUTPUT = Path(os.environ.get("RESNETLAB_TEST_OUTPUT", ROOT / "test-output")) / "docs-site"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert build.returncode == 0, build.stderr[-4000:]  # strict: a broken link or a page missing from nav fails
+    return out
+
+
+@pytest.fixture(scope="module")
+def served(site: Path) -> Iterator[str]:
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_the_strict_build_writes_every_page_of_the_nav(site: Path) -> None:
+    for page in ("index.html", "architectures/index.html", "reference/cli/index.html", "theory/shortcuts/index.html"):
+        assert (site / page).exists(), page
+    architectures = (site / "architectures/index.html").read_text()
+    assert "<td>cifar_resnet1202</td>" in architectures  # the registry's table, generated at build time
+    assert "<!-- resnetlab:" not in architectures and "--8&lt;--" not in (site / "index.html").read_text()
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed (.ci/run installs it)")
+def test_every_page_renders_in_chromium_with_its_images_and_no_console_error(site: Path, served: str) -> None:
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is installed with the dev extra")
+    pages = sorted(p.parent.relative_to(site).as_posix() for p in site.rglob("index.html"))
+    pages = [p for p in pages if not p.startswith(("assets", "search", "results"))]
+    assert len(pages) >= 20
+    problems: list[str] = []
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+
+        def console(message: Any) -> None:
+            if message.type in ("error", "warning"):
+                problems.append(f"{page.url}: console {message.type}: {message.text}")
+
+        def response(answer: Any) -> None:
+            if answer.status >= 400:
+                problems.append(f"{page.url}: HTTP {answer.status}: {answer.url}")
+
+        page.on("console", console)
+        page.on("response", response)
+        page.on("pageerror", lambda error: problems.append(f"{page.url}: script error: {error}"))
+        page.on("requestfailed", lambda request: problems.append(f"{page.url}: request failed: {request.url}"))
+        for path in pages:
+            url = served + ("" if path == "." else f"{path}/")
+            page.goto(url, wait_until="networkidle")
+            broken = page.evaluate(
+                "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+            )
+            problems += [f"{url}: image did not load: {src}" for src in broken]
+            if path in (".", "experiments/degradation"):
+                name = "home" if path == "." else "degradation"
+                page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=True)
+        browser.close()
+    assert problems == []
+    assert (OUTPUT / "home.png").stat().st_size > 10_000 and (OUTPUT / "degradation.png").stat().st_size > 10_000

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import pytest
+
+from docs_hooks.generated import cli_reference, command_output, expand
+from resnetlab.models import registry
+
+
+def test_a_models_marker_becomes_the_registry_table() -> None:
+    page = expand("before\n<!-- resnetlab: models cifar_resnet2* --format markdown -->\nafter")
+    assert page.startswith("before\n| model ")
+    assert "| cifar_resnet20 " in page and "0.270" in page and "[R1] Sec. 4.2, Table 6" in page
+    assert "<!--" not in page and page.endswith("\nafter")
+
+
+def test_a_model_added_to_the_registry_appears_in_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table is the code's: a changed registry gives a changed page (no cached or pasted copy)."""
+    entry = registry.model_entry("cifar_resnet20")
+    wider = dataclasses.replace(entry.spec, widths=tuple(2 * w for w in entry.spec.widths))
+    monkeypatch.setitem(
+        registry._REGISTRY, "cifar_wide_resnet20", registry.ModelEntry("cifar_wide_resnet20", wider, "a test")
+    )
+    page = expand("<!-- resnetlab: models cifar_wide* --format markdown -->")
+    assert "| cifar_wide_resnet20 " in page and "| a test " in page
+    assert "1.0" in page.splitlines()[2]  # about four times ResNet-20's 0.270M parameters
+
+
+def test_other_commands_become_a_text_block_after_their_command_line() -> None:
+    page = expand("<!-- resnetlab: summary cifar_resnet20 -->")
+    assert page.startswith("```text\n$ resnetlab summary cifar_resnet20\ncifar_resnet20: [R1] Sec. 4.2")
+    assert "total             269,722" in page and page.endswith("\n```")
+
+
+def test_a_failing_command_fails_the_build() -> None:
+    with pytest.raises(RuntimeError, match="`resnetlab summary no_such_net` exited with 2"):
+        command_output("summary no_such_net")
+
+
+def test_the_cli_reference_has_every_command_of_the_parser() -> None:
+    parser = argparse.ArgumentParser(prog="resnetlab")
+    commands = parser.add_subparsers()
+    commands.add_parser("alpha", help="first").add_argument("--speed", help="how fast")
+    commands.add_parser("beta", help="second")
+    page = cli_reference(parser)
+    assert [line for line in page.splitlines() if line.startswith("## ")] == [
+        "## resnetlab",
+        "## resnetlab alpha",
+        "## resnetlab beta",
+    ]
+    assert "--speed SPEED  how fast" in page
+
+
+def test_the_real_cli_reference_lists_train_and_its_flags() -> None:
+    page = cli_reference()
+    assert "## resnetlab train\n" in page and "--resume" in page and "## resnetlab experiment\n" in page
