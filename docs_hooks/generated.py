@@ -1,7 +1,8 @@
 """MkDocs hook: a page's `<!-- resnetlab: ARGS -->` marker becomes what `resnetlab ARGS` prints, at build time.
 
 The model table, the CLI reference and the summaries on the theory pages are therefore the code's own output: change
-a model or a flag and the next build shows it. Nothing is pasted.
+a model or a flag and the next `mkdocs build` shows it (a running `mkdocs serve` keeps the resnetlab it imported
+first). Nothing is pasted.
 - `<!-- resnetlab: models --format markdown -->`: the output as it is (a markdown table);
 - `<!-- resnetlab: summary cifar_resnet20 -->`: the output in a text block, after the command line;
 - `<!-- resnetlab: cli-reference -->`: every command's `--help`, from the argument parser.
@@ -27,11 +28,15 @@ HELP_WIDTH = "100"  # argparse wraps help at the terminal width; the page should
 @functools.cache
 def command_output(command: str) -> str:
     """What `resnetlab COMMAND` prints on stdout; a failing command fails the build."""
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        code = main(shlex.split(command))
+    printed, complaint = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(complaint):
+        try:
+            code = main(shlex.split(command))
+        except SystemExit as stop:  # argparse exits on a wrong flag (or on --help) before main's own handling
+            code = stop.code if isinstance(stop.code, int) else 1
     if code != 0:
-        raise RuntimeError(f"`resnetlab {command}` exited with {code} while building the docs")
+        said = complaint.getvalue().strip().splitlines()
+        raise RuntimeError(f"`resnetlab {command}` exited with {code} while building the docs: {' '.join(said[-1:])}")
     return printed.getvalue().rstrip("\n")
 
 
@@ -59,12 +64,24 @@ def expand(markdown: str) -> str:
         command = match.group(1).strip()
         if command == "cli-reference":
             return cli_reference()
-        if "--format markdown" in command:
+        if _format(shlex.split(command)) == "markdown":
             return command_output(command)
         return f"```text\n$ resnetlab {command}\n{command_output(command)}\n```"
 
     return MARKER.sub(replace, markdown)
 
 
-def on_page_markdown(markdown: str, **_: Any) -> str:
-    return expand(markdown)
+def _format(argv: list[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == "--format" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--format="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
+    try:
+        return expand(markdown)
+    except RuntimeError as error:
+        raise RuntimeError(f"{page.file.src_uri}: {error}") from None

@@ -24,15 +24,27 @@ def embed(folder: Path, from_page: str, docs_dir: Path) -> str:
     summary = folder / "summary.md"
     if not summary.exists():
         raise FileNotFoundError(f"{summary} does not exist: run the experiment and copy its results there first")
+    if not folder.resolve().is_relative_to(docs_dir.resolve()):
+        raise ValueError(f"{folder} is not inside {docs_dir}: results are embedded from under docs/")
     link_base = posixpath.relpath(folder.relative_to(docs_dir).as_posix(), posixpath.dirname(from_page) or ".")
-    lines = summary.read_text().splitlines()
+    lines = summary.read_text(encoding="utf-8").splitlines()
     if lines and lines[0].startswith("# "):
         lines = lines[1:]
-    text = "\n".join(f"#{line}" if HEADING.match(line) else line for line in lines).strip("\n")
+    text = "\n".join(_demote_headings(lines)).strip("\n")
     text = RELATIVE_LINK.sub(lambda m: f"{m.group(1)}({link_base}/{m.group(2)})", text)
     if (folder / "report.html").exists():
         text += f"\n\nEach run's config and environment: [the experiment's report]({link_base}/report.html)."
     return text
+
+
+def _demote_headings(lines: list[str]) -> list[str]:
+    """Each markdown heading one level down; a fenced code block's `#` lines are left as they are."""
+    demoted, in_code = [], False
+    for line in lines:
+        if line.startswith("```"):
+            in_code = not in_code
+        demoted.append(f"#{line}" if HEADING.match(line) and not in_code else line)
+    return demoted
 
 
 def expand(markdown: str, page_path: str, docs_dir: Path) -> str:

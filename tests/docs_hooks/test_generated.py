@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
+from pathlib import Path
 
 import pytest
 
 from docs_hooks.generated import cli_reference, command_output, expand
 from resnetlab.models import registry
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_models_marker_becomes_the_registry_table() -> None:
@@ -25,18 +29,38 @@ def test_a_model_added_to_the_registry_appears_in_the_table(monkeypatch: pytest.
     )
     page = expand("<!-- resnetlab: models cifar_wide* --format markdown -->")
     assert "| cifar_wide_resnet20 " in page and "| a test " in page
-    assert "1.0" in page.splitlines()[2]  # about four times ResNet-20's 0.270M parameters
+    row = page.splitlines()[2].split("|")
+    assert 1.0 < float(row[2]) < 1.1  # twice the widths: about four times ResNet-20's 0.270M parameters
 
 
 def test_other_commands_become_a_text_block_after_their_command_line() -> None:
     page = expand("<!-- resnetlab: summary cifar_resnet20 -->")
     assert page.startswith("```text\n$ resnetlab summary cifar_resnet20\ncifar_resnet20: [R1] Sec. 4.2")
-    assert "total             269,722" in page and page.endswith("\n```")
+    assert re.search(r"^total +269,722 +40\.6$", page, re.MULTILINE) and page.endswith("\n```")
 
 
-def test_a_failing_command_fails_the_build() -> None:
-    with pytest.raises(RuntimeError, match="`resnetlab summary no_such_net` exited with 2"):
+def test_a_failing_command_fails_the_build_with_what_it_said() -> None:
+    with pytest.raises(
+        RuntimeError, match=r"`resnetlab summary no_such_net` exited with 2 while building the docs: .*no_such_net"
+    ):
         command_output("summary no_such_net")
+    with pytest.raises(
+        RuntimeError,
+        match=r"`resnetlab summary resnet50 --inputsize 64` exited with 2 while building the docs: .*--inputsize",
+    ):
+        command_output("summary resnet50 --inputsize 64")  # argparse's own exit, not main's
+
+
+def test_every_readme_section_the_site_includes_is_closed() -> None:
+    """A start marker without its end would include the rest of the README silently."""
+    readme = (ROOT / "README.md").read_text()
+    starts = re.findall(r"<!-- --8<-- \[start:([\w-]+)\] -->", readme)
+    ends = re.findall(r"<!-- --8<-- \[end:([\w-]+)\] -->", readme)
+    assert starts == ends and len(set(starts)) == len(starts)
+    included = set(
+        re.findall(r'--8<-- "README\.md:([\w-]+)"', "".join(p.read_text() for p in ROOT.glob("docs/**/*.md")))
+    )
+    assert included and included <= set(starts)
 
 
 def test_the_cli_reference_has_every_command_of_the_parser() -> None:
