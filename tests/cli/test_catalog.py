@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from resnetlab import list_models
@@ -31,3 +33,29 @@ def test_summary_shows_per_stage_shapes(capsys: pytest.CaptureFixture[str]) -> N
     assert "layer3  64x8x8" in out
     assert "head    100" in out
     assert "275,572" in out  # 269,722 - (64 * 10 + 10) + (64 * 100 + 100)
+
+
+@pytest.mark.parametrize(
+    ("option", "params"), [("shortcut=A", "269,722"), ("shortcut=B", "272,474"), ("shortcut=C", "283,962")]
+)
+def test_summary_builds_the_model_with_its_options(
+    option: str, params: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["summary", "cifar_resnet20", "--option", option]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"cifar_resnet20 ({option}): ")
+    assert re.search(rf"^total +{params} ", out, re.MULTILINE)  # the counts of tests/models/test_cifar.py
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("shortcut", "resnetlab: error: --option 'shortcut' is not KEY=VALUE; e.g. --option shortcut=B\n"),
+        ("shortcut=D", "resnetlab: error: shortcut='D' is not one of 'A', 'B', 'C'\n"),
+        ("widths=[1]", "resnetlab: error: unknown model option(s) widths; valid options: "),
+    ],
+)
+def test_a_wrong_model_option_is_one_line(option: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["summary", "cifar_resnet20", "--option", option]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
 from resnetlab.analysis import complexity, stage_complexity
 from resnetlab.cli.arguments import Commands, UsageError, non_negative_int, positive_int
+from resnetlab.engine.config import parse_value
 from resnetlab.models import create_model, list_models, model_entry
 from resnetlab.models.network import ResNet
 
@@ -23,6 +25,13 @@ def add_commands(commands: Commands) -> None:
     summary.add_argument("name", help="a registered model name (see `resnetlab models`)")
     summary.add_argument("--input-size", type=positive_int, default=None, help="square input side in pixels")
     summary.add_argument("--num-classes", type=non_negative_int, default=None, help="classifier outputs")
+    summary.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a model option, as create_model takes it (e.g. shortcut=B, unit_order=full_preact); repeatable",
+    )
     summary.set_defaults(run=_run_summary)
 
 
@@ -44,10 +53,14 @@ def _run_models(args: argparse.Namespace) -> int:
 
 
 def _run_summary(args: argparse.Namespace) -> int:
-    model = _meta_model(args.name, args.num_classes)
+    options = _model_options(args.option)
+    if args.num_classes is not None:
+        options["num_classes"] = args.num_classes
+    model = _meta_model(args.name, **options)
     total = complexity(model, args.input_size)
     channels, height, width = total.input_size
-    print(f"{args.name}: {model_entry(args.name).source}, input {channels}x{height}x{width}")
+    chosen = f" ({', '.join(args.option)})" if args.option else ""
+    print(f"{args.name}{chosen}: {model_entry(args.name).source}, input {channels}x{height}x{width}")
     rows = [
         (part.name, "x".join(map(str, part.output_shape)), f"{part.params:,}", f"{part.macs / 1e6:,.1f}")
         for part in stage_complexity(model, args.input_size)
@@ -58,10 +71,20 @@ def _run_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _meta_model(name: str, num_classes: int | None = None) -> ResNet:
+def _model_options(pairs: Sequence[str]) -> dict[str, Any]:
+    options = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or not key.strip():
+            raise UsageError(f"--option {pair!r} is not KEY=VALUE; e.g. --option shortcut=B")
+        options[key.strip()] = parse_value(value)
+    return options
+
+
+def _meta_model(name: str, **options: Any) -> ResNet:
     """Built on the meta device: shapes only, so counting even ResNet-1202 takes a moment and no memory."""
     with torch.device("meta"):
-        model = create_model(name) if num_classes is None else create_model(name, num_classes=num_classes)
+        model = create_model(name, **options)
     assert isinstance(model, ResNet)
     return model
 

@@ -149,7 +149,7 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
         key, sep, text = override.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"override {override!r} is not key=value, e.g. optim.lr=0.05")
-        _set_dotted(values, key.strip(), _parse_value(text))
+        _set_dotted(values, key.strip(), parse_value(text))
     config = _build(TrainConfig, values, prefix="")
     validate(config)
     return config
@@ -291,7 +291,7 @@ def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _parse_value(text: str) -> Any:
+def parse_value(text: str) -> Any:
     """Values on the command line read as YAML scalars: 0.05, true, null, [32000, 48000]."""
     try:
         return yaml.safe_load(text)
