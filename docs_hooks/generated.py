@@ -17,7 +17,9 @@ import io
 import os
 import re
 import shlex
+import warnings
 from typing import Any
+from unittest import mock
 
 from resnetlab.cli import build_parser, main
 
@@ -27,9 +29,17 @@ HELP_WIDTH = "100"  # argparse wraps help at the terminal width; the page should
 
 @functools.cache
 def command_output(command: str) -> str:
-    """What `resnetlab COMMAND` prints on stdout; a failing command fails the build."""
+    """What `resnetlab COMMAND` prints on stdout; a failing command fails the build.
+
+    Run in this process (one torch import for the whole build); `main` sets resnetlab's warning format, which is put
+    back afterwards so MkDocs' own warnings keep theirs.
+    """
     printed, complaint = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(complaint):
+    with (
+        contextlib.redirect_stdout(printed),
+        contextlib.redirect_stderr(complaint),
+        mock.patch.object(warnings, "formatwarning", warnings.formatwarning),
+    ):
         try:
             code = main(shlex.split(command))
         except SystemExit as stop:  # argparse exits on a wrong flag (or on --help) before main's own handling
@@ -42,20 +52,13 @@ def command_output(command: str) -> str:
 
 def cli_reference(parser: argparse.ArgumentParser | None = None) -> str:
     """One section per command, each its `--help`, in the order `resnetlab --help` lists them."""
-    previous = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = HELP_WIDTH
-    try:
+    with mock.patch.dict(os.environ, {"COLUMNS": HELP_WIDTH}):
         parser = parser or build_parser()
         sections = [f"## resnetlab\n\n```text\n{parser.format_help().rstrip()}\n```"]
         for action in parser._actions:  # argparse keeps its subcommands in a private list; no public accessor
             if isinstance(action, argparse._SubParsersAction):
                 for name, subparser in action.choices.items():
                     sections.append(f"## resnetlab {name}\n\n```text\n{subparser.format_help().rstrip()}\n```")
-    finally:
-        if previous is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = previous
     return "\n\n".join(sections)
 
 
@@ -64,20 +67,22 @@ def expand(markdown: str) -> str:
         command = match.group(1).strip()
         if command == "cli-reference":
             return cli_reference()
-        if _format(shlex.split(command)) == "markdown":
+        if getattr(_parse(command), "format", None) == "markdown":
             return command_output(command)
         return f"```text\n$ resnetlab {command}\n{command_output(command)}\n```"
 
     return MARKER.sub(replace, markdown)
 
 
-def _format(argv: list[str]) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg == "--format" and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--format="):
-            return arg.split("=", 1)[1]
-    return None
+def _parse(command: str) -> argparse.Namespace:
+    """The command's arguments as resnetlab reads them; a wrong flag fails the build like a failing command."""
+    complaint = io.StringIO()
+    with contextlib.redirect_stderr(complaint):
+        try:
+            return build_parser().parse_args(shlex.split(command))
+        except SystemExit:
+            said = complaint.getvalue().strip().splitlines()
+            raise RuntimeError(f"`resnetlab {command}` is not a valid command: {' '.join(said[-1:])}") from None
 
 
 def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,23 @@ def test_a_failing_command_fails_the_build_with_what_it_said() -> None:
         match=r"`resnetlab summary resnet50 --inputsize 64` exited with 2 while building the docs: .*--inputsize",
     ):
         command_output("summary resnet50 --inputsize 64")  # argparse's own exit, not main's
+
+
+def test_a_marker_with_a_wrong_flag_fails_the_build_before_running() -> None:
+    with pytest.raises(RuntimeError, match=r"`resnetlab models --format html` is not a valid command: .*html"):
+        expand("<!-- resnetlab: models --format html -->")
+
+
+def test_the_format_flag_is_read_as_the_cli_reads_it() -> None:
+    """`--format=markdown` and an abbreviation are the same command to argparse, so the same table to the page."""
+    for spelling in ("--format=markdown", "--form markdown"):
+        assert expand(f"<!-- resnetlab: models cifar_resnet20 {spelling} -->").startswith("| model ")
+
+
+def test_running_a_command_leaves_the_warning_format_of_the_build_alone() -> None:
+    before = warnings.formatwarning
+    command_output("models cifar_resnet20")
+    assert warnings.formatwarning is before
 
 
 def test_every_readme_section_the_site_includes_is_closed() -> None:

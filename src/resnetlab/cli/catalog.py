@@ -10,7 +10,7 @@ import torch
 
 from resnetlab.analysis import complexity, stage_complexity
 from resnetlab.cli.arguments import Commands, UsageError, non_negative_int, positive_int
-from resnetlab.engine.config import parse_value
+from resnetlab.engine.config import parse_assignment
 from resnetlab.models import create_model, list_models, model_entry
 from resnetlab.models.network import ResNet
 
@@ -74,10 +74,11 @@ def _run_summary(args: argparse.Namespace) -> int:
 def _model_options(pairs: Sequence[str]) -> dict[str, Any]:
     options = {}
     for pair in pairs:
-        key, equals, value = pair.partition("=")
-        if not equals or not key.strip():
+        assignment = parse_assignment(pair)
+        if assignment is None:
             raise UsageError(f"--option {pair!r} is not KEY=VALUE; e.g. --option shortcut=B")
-        options[key.strip()] = parse_value(value)
+        key, value = assignment
+        options[key] = value
     return options
 
 

@@ -146,10 +146,10 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     """Defaults, then the file (and its `base:` chain), then `key=value` overrides; validated."""
     values: dict[str, Any] = _read_file(Path(path), seen=()) if path is not None else {}
     for override in overrides:
-        key, sep, text = override.partition("=")
-        if not sep or not key.strip():
+        assignment = parse_assignment(override)
+        if assignment is None:
             raise ConfigError(f"override {override!r} is not key=value, e.g. optim.lr=0.05")
-        _set_dotted(values, key.strip(), parse_value(text))
+        _set_dotted(values, *assignment)
     config = _build(TrainConfig, values, prefix="")
     validate(config)
     return config
@@ -289,6 +289,14 @@ def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
+
+
+def parse_assignment(text: str) -> tuple[str, Any] | None:
+    """`KEY=VALUE` as (KEY, VALUE read by `parse_value`); None when there is no `=` or no key."""
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip():
+        return None
+    return key.strip(), parse_value(value)
 
 
 def parse_value(text: str) -> Any:
