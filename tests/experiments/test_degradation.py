@@ -119,6 +119,24 @@ def test_a_run_folder_trained_otherwise_is_not_counted_as_the_planned_run(tmp_pa
     config.write_text(config.read_text().replace("lr: 0.1", "lr: 0.05"))
     with pytest.raises(UserInputError, match=r"net-seed0 was trained with optim.lr=0.05, not the plan's 0.1; move it"):
         run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1)
+    config.write_text(config.read_text().replace("lr: 0.05", "lr: 0.1").replace("batch_size: 32", "batch_size: 16"))
+    with pytest.raises(UserInputError, match=r"trained with data.batch_size=16, not the plan's 32"):
+        run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1)
+
+
+def test_a_run_of_a_resnetlab_without_a_later_config_key_is_still_the_planned_run(tmp_path: Path) -> None:
+    """A key added to the config after a run started takes its default when that run is read back, so the run
+    resumes or counts as finished instead of being refused as different."""
+    out = tmp_path / "exp"
+    planned = [PlannedRun("net", "cifar_resnet20", "ResNet", 20)]
+    run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1)
+    config = out / "net-seed0" / "config.yaml"
+    older = [line for line in config.read_text().splitlines() if "backbone_lr_scale" not in line]
+    assert len(older) < len(config.read_text().splitlines())
+    config.write_text("\n".join(older) + "\n")
+    lines: list[str] = []
+    run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1, announce=lines.append)
+    assert lines == ["net-seed0: finished, skipped"]
 
 
 def test_seeds_give_one_folder_per_seed(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Protocol, cast
 
+from resnetlab.data import guess_dataset
 from resnetlab.errors import UserInputError
 from resnetlab.experiments import degradation, depth, gradients, identity_mappings, responses, shortcuts
 from resnetlab.experiments.budget import BUDGETS, Budget
@@ -55,7 +56,17 @@ def run(
     finished = run_experiment(
         name, planned, budget=budget, data=data, out=out, seeds=seeds, show_progress=show_progress, announce=announce
     )
-    context = Context(name, experiment.TITLE, budget, data, seeds, command or f"resnetlab experiment {name}", out)
+    context = Context(
+        name,
+        experiment.TITLE,
+        budget,
+        data,
+        seeds,
+        command or f"resnetlab experiment {name}",
+        out,
+        jpeg_copy=data is not None and guess_dataset(Path(data)) == "folder",
+        diverged=tuple(run.run_dir.name for run in finished if run.diverged is not None),
+    )
     write_results(context, finished)
     summary = out / "summary.md"
     summary.write_text(experiment.summarize(context, finished))

@@ -16,6 +16,7 @@ from resnetlab.experiments.summary import (
     Context,
     by_label,
     falls_with_depth,
+    lower,
     median_of,
     percent,
     rises_with_depth,
@@ -50,7 +51,8 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         context.header(),
         f"![error against iterations, plain nets left, ResNets right]({figure.name})",
         "",
-        "Training error (dashed: on the augmented training batches, per logged window) and test error (solid).",
+        "Training error (dashed: on the augmented training batches, per logged window) and test error (solid). "
+        "The table's training error is over each run's last epoch (the figure's last windows are noisier).",
         "",
         "| depth | plain: training error | plain: test error | ResNet: training error | ResNet: test error "
         "| [R1] ResNet test error (64k iterations) |",
@@ -66,13 +68,13 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         )
     plain_train = [train_error[f"plain-{d}"] for d in depths]
     residual_test = [test_error[f"ResNet-{d}"] for d in depths]
-    better = [train_error[f"ResNet-{d}"] < train_error[f"plain-{d}"] for d in depths]
+    better = [lower(train_error[f"ResNet-{d}"], than=train_error[f"plain-{d}"]) for d in depths]
     lines += [
         "",
         "## The paper's claims against this run",
         "",
         f"- Deeper plain nets have higher training error (the degradation problem): "
-        f"{verdict(rises_with_depth(plain_train))}; final training error by depth "
+        f"{verdict(rises_with_depth(plain_train))}; last-epoch training error by depth "
         f"{', '.join(percent(e) for e in plain_train)}.",
         f"- ResNets gain accuracy from depth: {verdict(falls_with_depth(residual_test))}; test error by depth "
         f"{', '.join(percent(e) for e in residual_test)}.",

@@ -61,7 +61,7 @@ def _figure(curves: dict[str, tuple[list[float], list[float]]], path: Path) -> P
 
 
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
-    first_seed = [run for run in finished if run.seed == 0]
+    first_seed = [run for run in finished if run.seed == 0 and run.diverged is None]  # diverged: nothing to measure
     curves: dict[str, tuple[list[float], list[float]]] = {}
     for run in first_seed:
         at_start, at_end = measure(run)
@@ -84,12 +84,13 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         lines.append(f"| {label} | " + " | ".join(f"{a:.3g} | {b:.3g}" for a, b in ratios) + " |")
         if label.startswith("plain"):
             plain_healthy += [first >= VANISHED for first, _ in ratios]
+    gradients_healthy = bool(plain_healthy) and all(plain_healthy)
     lines += [
         "",
         "## The claims against this run",
         "",
         f"- [R1]: with BN, plain nets' gradients do not vanish (the first layer gets at least {VANISHED:g} of the last "
-        f"layer's gradient, at initialisation and after training): {verdict(all(plain_healthy))}.",
+        f"layer's gradient, at initialisation and after training): {verdict(gradients_healthy)}.",
         "- If they do not vanish while the deeper plain nets still train worse (`resnetlab experiment degradation`), "
         "the degradation is an optimisation difficulty, as [R1] argues, not vanishing gradients.",
         "",

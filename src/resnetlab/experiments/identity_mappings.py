@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from resnetlab.experiments.budget import Budget, warm_up
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
-from resnetlab.experiments.summary import Context, by_label, median_of, percent, verdict
+from resnetlab.experiments.summary import Context, by_label, lower, median_of, percent, verdict
 
 TITLE = "Identity mappings: shortcut types and unit orderings on a CIFAR-10 ResNet ([R2] Tables 1 and 2)"
 
@@ -86,7 +86,7 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
             f"| {table} | {description} | {percent(error[label])} | {f'{paper:.2f}%' if paper else 'fail (> 20%)'} |"
         )
     shortcut_types = [label for label, table, *_ in VARIANTS if table == "1"]
-    identity_best = all(error["original"] < error[label] for label in shortcut_types)
+    identity_best = all(lower(error["original"], than=error[label]) for label in shortcut_types)
     lines += [
         "",
         "## The paper's claims against this run",
@@ -95,7 +95,7 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         f"(identity {percent(error['original'])}; "
         f"{', '.join(f'{label} {percent(error[label])}' for label in shortcut_types)}).",
         f"- Full pre-activation is better than the original unit: "
-        f"{verdict(error['full-preact'] < error['original'])} "
+        f"{verdict(lower(error['full-preact'], than=error['original']))} "
         f"({percent(error['full-preact'])} against {percent(error['original'])}).",
         "",
     ]

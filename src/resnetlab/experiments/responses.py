@@ -24,7 +24,7 @@ from resnetlab.engine.evaluate_checkpoint import open_trained, sample_images
 from resnetlab.experiments.budget import Budget, warm_up
 from resnetlab.experiments.figures import finish, line_style
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
-from resnetlab.experiments.summary import Context, by_label, verdict
+from resnetlab.experiments.summary import Context, by_label, median_of, percent, verdict
 from resnetlab.models.network import ResNet
 
 TITLE = "Layer responses: plain nets against ResNets on CIFAR-10 ([R1] Fig. 7)"
@@ -58,8 +58,10 @@ def _figure(curves: dict[str, list[float]], path: Path) -> Path:
 
 
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
-    runs = by_label(finished)
-    measured = {(run.planned.label, run.seed): [r.std for r in measure(run)] for run in finished}
+    # A diverged run has no trained network to measure (the header names it).
+    trained = [run for run in finished if run.diverged is None]
+    runs = by_label(trained)
+    measured = {(run.planned.label, run.seed): [r.std for r in measure(run)] for run in trained}
     # The first seed's network draws the curves; the table takes the median over seeds of each network's mean std.
     curves = {label: measured[label, seed_runs[0].seed] for label, seed_runs in runs.items()}
     mean_std = {
@@ -78,10 +80,10 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         "|---|---|---|---|---|",
     ]
     for label, seed_runs in runs.items():
-        test_error = statistics.median(r.test_error for r in seed_runs)
+        test_error = median_of(seed_runs, lambda r: r.test_error)
         lines.append(
             f"| {label} | {len(curves[label])} | {mean_std[label]:.3f} | {max(curves[label]):.3f} | "
-            f"{100 * test_error:.2f}% |"
+            f"{percent(test_error)} |"
         )
     pairs = [(d, f"plain-{d}", f"ResNet-{d}") for d in (20, 56) if f"plain-{d}" in runs and f"ResNet-{d}" in runs]
     smaller = [mean_std[res] < mean_std[plain] for _, plain, res in pairs]
@@ -91,7 +93,7 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         "",
         "## The paper's claims against this run",
         "",
-        f"- ResNets have smaller responses than plain nets of the same depth: {verdict(all(smaller))} "
+        f"- ResNets have smaller responses than plain nets of the same depth: {verdict(bool(pairs) and all(smaller))} "
         f"({', '.join(f'depth {d}: {mean_std[r]:.3f} vs {mean_std[p]:.3f}' for d, p, r in pairs)}).",
         f"- The deeper the ResNet, the smaller its responses: {verdict(shrinking and len(residual) > 1)} "
         f"({', '.join(f'{label} {mean_std[label]:.3f}' for label in residual)}).",

@@ -8,11 +8,12 @@ is marginally better than B, which [R1] credits to the extra parameters of the p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from resnetlab.experiments.budget import Budget
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
-from resnetlab.experiments.summary import Context, by_label, median_of, percent, verdict
+from resnetlab.experiments.summary import Context, by_label, lower, median_of, percent, verdict
 
 TITLE = "Shortcut options A, B and C on CIFAR-10 ResNets (the CIFAR analogue of [R1] Table 3)"
 OPTIONS = ("A", "B", "C")
@@ -47,11 +48,14 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
             lines.append(
                 f"| {depth} | {option} | {params:,} | {percent(error[f'ResNet-{depth}-{option}'])} | {paper} |"
             )
-    b_beats_a = [error[f"ResNet-{d}-B"] < error[f"ResNet-{d}-A"] for d in depths]
-    c_beats_b = [error[f"ResNet-{d}-C"] < error[f"ResNet-{d}-B"] for d in depths]
+    b_beats_a = [lower(error[f"ResNet-{d}-B"], than=error[f"ResNet-{d}-A"]) for d in depths]
+    c_beats_b = [lower(error[f"ResNet-{d}-C"], than=error[f"ResNet-{d}-B"]) for d in depths]
+    # max and min of a list holding NaN depend on where it sits: a depth where an option diverged has no spread.
     spread = [
-        max(error[f"ResNet-{d}-{o}"] for o in OPTIONS) - min(error[f"ResNet-{d}-{o}"] for o in OPTIONS) for d in depths
+        max(errors) - min(errors) if not any(map(math.isnan, errors)) else math.nan
+        for errors in ([error[f"ResNet-{d}-{o}"] for o in OPTIONS] for d in depths)
     ]
+    spread_text = ["a run diverged" if math.isnan(points) else f"{100 * points:.2f}" for points in spread]
     lines += [
         "",
         "## The paper's claims against this run",
@@ -59,7 +63,7 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         f"- B is better than A: {verdict(all(b_beats_a))} ({sum(b_beats_a)} of {len(depths)} depths).",
         f"- C is better than B: {verdict(all(c_beats_b))} ({sum(c_beats_b)} of {len(depths)} depths).",
         f"- The differences are small (the options are not essential to addressing degradation): the spread between "
-        f"the options at each depth is {', '.join(f'{100 * s:.2f}' for s in spread)} points.",
+        f"the options at each depth is {', '.join(spread_text)} points.",
         "",
         "A single run per network differs from another seed's by a few tenths of a point at this budget; read "
         "differences smaller than that as ties (`--seeds 3` gives medians).",

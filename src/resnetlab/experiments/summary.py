@@ -24,19 +24,45 @@ class Context:
     seeds: int
     command: str
     out: Path
+    jpeg_copy: bool = False  # the data is a class-per-folder JPEG re-encoding, not CIFAR-10's official arrays
+    diverged: tuple[str, ...] = ()  # the run folders whose loss diverged
 
     def header(self) -> str:
         data = self.data or "the embedded digits (smoke budget: proves the wiring, shows nothing)"
         per_seed = "one seed" if self.seeds == 1 else f"tables: the median over {self.seeds} seeds; figures: seed 0"
-        return (
-            f"# {self.title}\n\n"
-            f"- budget: **{self.budget}**, {iterations(self.budget):,} iterations per run; data: {data}; {per_seed}\n"
-            f"- command: `{self.command}`\n"
-        )
+        lines = [
+            f"# {self.title}\n",
+            f"- budget: **{self.budget}**, {iterations(self.budget):,} iterations per run; data: {data}; {per_seed}",
+            f"- command: `{self.command}`",
+        ]
+        if self.jpeg_copy:
+            lines.append(
+                "- the data is a lossy JPEG re-encoding of CIFAR-10 (class-per-folder files), not the official arrays "
+                "the papers used: errors can sit a little above theirs for that reason alone"
+            )
+        if self.diverged:
+            lines.append(
+                f"- diverged (loss NaN or infinite), counted as failed: {', '.join(self.diverged)}; they read "
+                '"diverged" in the tables, rank below every run that finished, and medians are over the other seeds'
+            )
+        return "\n".join(lines) + "\n"
 
 
 def median_of(runs: Sequence[FinishedRun], value: Callable[[FinishedRun], float]) -> float:
-    return statistics.median(value(run) for run in runs)
+    """The median over the seeds that did not diverge (NaN), NaN when all did: `statistics.median` would place a NaN
+    anywhere in the order, depending on where it sits."""
+    finite = [v for v in map(value, runs) if not math.isnan(v)]
+    return statistics.median(finite) if finite else math.nan
+
+
+def lower(error: float, than: float) -> bool:
+    """`error` below `than`, a diverged run's NaN counting as the highest error of all (any `<` with NaN is False,
+    which would make a diverged run neither better nor worse)."""
+    return _diverged_as_worst(error) < _diverged_as_worst(than)
+
+
+def _diverged_as_worst(error: float) -> float:
+    return math.inf if math.isnan(error) else error
 
 
 def by_label(finished: Sequence[FinishedRun]) -> dict[str, list[FinishedRun]]:
@@ -56,12 +82,12 @@ def verdict(shown: bool) -> str:
     return "**shown**" if shown else "**not shown**"
 
 
-def falls_with_depth(values: Sequence[float]) -> bool:
-    return all(b < a for a, b in itertools.pairwise(values))
+def falls_with_depth(errors: Sequence[float]) -> bool:
+    return all(lower(b, a) for a, b in itertools.pairwise(errors))
 
 
-def rises_with_depth(values: Sequence[float]) -> bool:
-    return all(b > a for a, b in itertools.pairwise(values))
+def rises_with_depth(errors: Sequence[float]) -> bool:
+    return all(lower(a, b) for a, b in itertools.pairwise(errors))
 
 
 def write_results(context: Context, finished: Sequence[FinishedRun]) -> Path:

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from resnetlab.experiments.runner import FinishedRun, PlannedRun
+from resnetlab.experiments.summary import Context, falls_with_depth, lower, median_of, rises_with_depth
+
+NAN = math.nan
+
+
+def _context(**changes: object) -> Context:
+    fields: dict[str, object] = {
+        "name": "degradation",
+        "title": "Degradation",
+        "budget": "quick",
+        "data": "../cifar10",
+        "seeds": 1,
+        "command": "resnetlab experiment degradation",
+        "out": Path("out"),
+    }
+    return Context(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def _run(seed: int, top1: float | None) -> FinishedRun:
+    planned = PlannedRun("ResNet-20", "cifar_resnet20", "ResNet", 20)
+    test = {} if top1 is None else {"top1": top1}
+    return FinishedRun(planned, seed, Path(f"r{seed}"), test, [], None if top1 is not None else "loss NaN")
+
+
+def test_a_diverged_error_counts_as_the_highest() -> None:
+    assert lower(0.3, than=NAN) and not lower(NAN, than=0.3) and not lower(NAN, than=NAN)
+    assert lower(0.2, than=0.3) and not lower(0.3, than=0.3)
+
+
+def test_depth_trends_rank_a_diverged_net_last() -> None:
+    assert rises_with_depth([0.1, 0.2, NAN])  # the deepest plain net diverging is the degradation at its worst
+    assert not rises_with_depth([0.1, NAN, 0.3])
+    assert not falls_with_depth([0.3, 0.2, NAN])  # a deeper ResNet that diverged did not gain from depth
+    assert falls_with_depth([NAN, 0.2, 0.1])
+
+
+def test_the_median_leaves_diverged_seeds_out_and_is_nan_when_all_diverged() -> None:
+    runs = [_run(0, 0.9), _run(1, None), _run(2, 0.7)]
+    assert median_of(runs, lambda r: r.test_error) == pytest.approx(0.2)  # the median of 0.1 and 0.3
+    assert math.isnan(median_of([_run(0, None)], lambda r: r.test_error))
+
+
+def test_the_header_says_when_the_data_is_a_jpeg_copy_and_which_runs_diverged() -> None:
+    plain = _context().header()
+    assert "JPEG" not in plain and "diverged" not in plain
+    header = _context(jpeg_copy=True, diverged=("plain-56-seed0",)).header()
+    assert "lossy JPEG re-encoding of CIFAR-10" in header
+    assert "- diverged (loss NaN or infinite), counted as failed: plain-56-seed0;" in header
+
+
+def test_the_final_training_error_is_the_last_epochs_not_the_last_windows() -> None:
+    records = [
+        {"kind": "iteration", "iteration": 1475, "train_error": 0.25},
+        {"kind": "epoch", "iteration": 1173, "train_error": 0.31},
+        {"kind": "iteration", "iteration": 1500, "train_error": 0.20},
+        {"kind": "epoch", "iteration": 1500, "train_error": 0.22},
+    ]
+    planned = PlannedRun("plain-20", "cifar_plain20", "plain", 20)
+    assert FinishedRun(planned, 0, Path("r"), {"top1": 0.7}, records).final_train_error() == 0.22
+    windows_only = [r for r in records if r["kind"] == "iteration"]
+    assert FinishedRun(planned, 0, Path("r"), {"top1": 0.7}, windows_only).final_train_error() == 0.20
+    assert math.isnan(FinishedRun(planned, 0, Path("r"), {}, records, diverged="NaN").final_train_error())
