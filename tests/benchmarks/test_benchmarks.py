@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(
     ("module", "extra"),
     [
-        ("benchmarks.inference", []),
+        ("benchmarks.inference", ["--no-memory"]),  # the memory subprocess: its own test below
         ("benchmarks.train_step", ["--no-memory"]),
         ("benchmarks.epoch", []),
         ("benchmarks.accuracy_guard", []),
@@ -35,6 +35,21 @@ def test_a_benchmark_runs_at_tiny_size_and_reports_every_variant(module: str, ex
     assert "reference" in completed.stdout and "results: " in completed.stdout
     payload = json.loads(out.read_text())
     assert payload["machine"]["torch"] and payload["command"][2] == module
+
+
+def test_a_variants_memory_is_measured_in_a_fresh_process(tmp_path: Path) -> None:
+    """What each benchmark row's peak RSS comes from: the variant set up and run alone in a new interpreter. (The
+    smoke run above skips it: one subprocess per variant, each compiling its graph again, doubled its time.)"""
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.inference", "--tiny", "--memory-of", "cifar_resnet20-b16:fold_bn"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "RESNETLAB_CACHE": str(tmp_path / "cache")},
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert json.loads(completed.stdout.strip().splitlines()[-1])["peak_rss_mb"] > 0
 
 
 def _fake_run(run_dir: Path, accuracies: list[float], seconds: float = 60.0) -> Path:
