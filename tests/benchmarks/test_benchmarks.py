@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run_module(args: list[str], cache: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """`python -m ARGS` from the repository root, with its own tensor cache (nothing shared with other tests)."""
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "RESNETLAB_CACHE": str(cache)},
+    )
 
 
 @pytest.mark.parametrize(
@@ -23,14 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 )
 def test_a_benchmark_runs_at_tiny_size_and_reports_every_variant(module: str, extra: list[str], tmp_path: Path) -> None:
     out = tmp_path / "results.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", module, "--tiny", "--out", str(out), *extra],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**__import__("os").environ, "RESNETLAB_CACHE": str(tmp_path / "cache")},
-    )
+    completed = _run_module([module, "--tiny", "--out", str(out), *extra], tmp_path / "cache")
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "reference" in completed.stdout and "results: " in completed.stdout
     payload = json.loads(out.read_text())
@@ -40,14 +46,8 @@ def test_a_benchmark_runs_at_tiny_size_and_reports_every_variant(module: str, ex
 def test_a_variants_memory_is_measured_in_a_fresh_process(tmp_path: Path) -> None:
     """What each benchmark row's peak RSS comes from: the variant set up and run alone in a new interpreter. (The
     smoke run above skips it: one subprocess per variant, each compiling its graph again, doubled its time.)"""
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.inference", "--tiny", "--memory-of", "cifar_resnet20-b16:fold_bn"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**__import__("os").environ, "RESNETLAB_CACHE": str(tmp_path / "cache")},
-    )
+    args = ["benchmarks.inference", "--tiny", "--memory-of", "cifar_resnet20-b16:fold_bn"]
+    completed = _run_module(args, tmp_path / "cache", timeout=300)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert json.loads(completed.stdout.strip().splitlines()[-1])["peak_rss_mb"] > 0
 
@@ -68,22 +68,8 @@ def _fake_run(run_dir: Path, accuracies: list[float], seconds: float = 60.0) -> 
 
 def test_time_to_accuracy_reports_when_each_threshold_was_first_reached(tmp_path: Path) -> None:
     run_dir = _fake_run(tmp_path / "run", [0.80, 0.905, 0.89, 0.91])
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.time_to_accuracy",
-            str(run_dir),
-            "--thresholds",
-            "90",
-            "91.25",
-            "--every",
-            "2",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    args = ["benchmarks.time_to_accuracy", str(run_dir), "--thresholds", "90", "91.25", "--every", "2"]
+    completed = _run_module(args, tmp_path / "cache")
     assert completed.returncode == 0, completed.stderr
     out = completed.stdout
     assert "4 epochs done" in out and "final test accuracy 91.00%, best 91.00%" in out
@@ -93,9 +79,7 @@ def test_time_to_accuracy_reports_when_each_threshold_was_first_reached(tmp_path
 
 
 def test_time_to_accuracy_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.time_to_accuracy", str(tmp_path)], cwd=ROOT, capture_output=True, text=True
-    )
+    completed = _run_module(["benchmarks.time_to_accuracy", str(tmp_path)], tmp_path / "cache")
     assert completed.returncode == 2
     assert "is not a run directory (no metrics.jsonl)" in completed.stderr
     assert "Traceback" not in completed.stderr
