@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from resnetlab.cli import catalog, main
+
 
 @pytest.mark.parametrize(
     ("argv", "message"),
@@ -27,3 +29,31 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(argv: list[str], message: str
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_a_process_whose_partner_died_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rank 0 of a two-process run meets its dead partner in a collective (gloo's RuntimeError): one line and exit 1,
+    not a traceback; the launcher names the process that died. A RuntimeError of any other kind is a bug and rises."""
+
+    def partner_gone(args: object) -> int:
+        raise RuntimeError("[../third_party/gloo/gloo/transport/tcp/pair.cc:561] Connection closed by peer [::1]:5")
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.delenv("RESNETLAB_MESSAGES", raising=False)
+    monkeypatch.setattr(catalog, "_run_models", partner_gone)
+    assert main(["models"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "resnetlab: error: training process 0 lost contact with the others (Connection closed by peer [::1]:5); "
+        "the run directory keeps its last checkpoint for `resnetlab train --resume`\n"
+    )
+
+    def bug(args: object) -> int:
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+    monkeypatch.setattr(catalog, "_run_models", bug)
+    with pytest.raises(RuntimeError, match="mat1 and mat2"):
+        main(["models"])

@@ -15,7 +15,14 @@ import torch.nn.functional as F
 
 from resnetlab.data import BatchStream
 from resnetlab.engine.checkpoint import load_checkpoint
-from resnetlab.engine.distributed import Distributed, from_environment, per_process_batch, start, wrap
+from resnetlab.engine.distributed import (
+    Distributed,
+    from_environment,
+    lost_another_process,
+    per_process_batch,
+    start,
+    wrap,
+)
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
 from tests.data.fakes import make_imageset, write_photos
@@ -157,3 +164,23 @@ def test_two_processes_train_on_a_streamed_folder_each_decoding_its_shard(tmp_pa
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("test accuracy") == 1 and "after 6 iterations" in result.stdout  # 24 images: 3 x 8
     assert load_checkpoint(run / "last.pt")["progress"]["iteration"] == 6
+
+
+GLOO_PEER_GONE = (
+    "[/__w/pytorch/pytorch/third_party/gloo/gloo/transport/tcp/pair.cc:561] Connection closed by peer "
+    "[127.0.0.1]:47293. This is typically caused by a remote worker crashing. Check the logs of the remote worker."
+)
+
+
+def test_a_collective_that_lost_its_partner_is_told_from_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What rank 0 raised in CI when rank 1 was killed mid-step (gloo), and what NCCL raises: one line each; a
+    RuntimeError of the model's own (a bug) and anything in a single-process run keep their tracebacks."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert lost_another_process(RuntimeError(GLOO_PEER_GONE)) == "Connection closed by peer [127.0.0.1]:47293"
+    assert lost_another_process(dist.DistBackendError("NCCL communicator was aborted")) == (
+        "NCCL communicator was aborted"
+    )
+    assert lost_another_process(RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x8 and 9x2)")) is None
+    assert lost_another_process(ValueError(GLOO_PEER_GONE)) is None
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert lost_another_process(RuntimeError(GLOO_PEER_GONE)) is None

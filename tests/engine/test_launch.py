@@ -126,3 +126,34 @@ def test_a_process_killed_alone_is_named_and_the_run_resumes(tmp_path: Path) -> 
     assert "resnetlab: error: training process 1 was killed by SIGKILL; its output is above" in stderr
     assert "Traceback" not in stderr
     _resume_in_one_process(run)
+
+
+def _ended(pid: int) -> bool:
+    """The process has exited (gone, or a zombie its parent has not collected yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the processes through /proc (Linux)")
+def test_the_partner_of_a_killed_process_says_why_it_stopped_in_one_line(tmp_path: Path) -> None:
+    """Rank 0 reaching its next collective before the launcher stops it (a race the test above loses or wins): the
+    launcher is paused so that rank 0 meets its dead partner in gloo, then let go to report the killed process."""
+    run = tmp_path / "run"
+    launcher = _start_training(run)
+    partner = _process_of_rank(0, run)
+    os.kill(launcher.pid, signal.SIGSTOP)
+    try:
+        os.kill(_process_of_rank(1, run), signal.SIGKILL)
+        deadline = time.monotonic() + 120
+        while not _ended(partner) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        os.kill(launcher.pid, signal.SIGCONT)
+    _, stderr = launcher.communicate(timeout=300)
+    assert launcher.returncode == 137, stderr
+    assert "resnetlab: error: training process 0 lost contact with the others (" in stderr
+    assert "resnetlab: error: training process 1 was killed by SIGKILL; its output is above" in stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 2, stderr
+    _resume_in_one_process(run)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from resnetlab.cli import catalog, deploy, experiments, training
 from resnetlab.cli.arguments import Parser, UsageError
+from resnetlab.engine.distributed import lost_another_process
 from resnetlab.engine.launch import leave_message
 from resnetlab.engine.train import TrainingInterruptedError
 from resnetlab.errors import UserInputError
@@ -58,6 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, UserInputError) as error:
         _say(f"resnetlab: error: {error}")
         return 2
+    except RuntimeError as error:
+        # A process of a multi-process run whose partner died (SIGKILL, out of memory) fails in its next collective;
+        # the launcher names the process that died, so this one only says why it stopped. Other errors are bugs.
+        reason = lost_another_process(error)
+        if reason is None:
+            raise
+        _say(
+            f"resnetlab: error: training process {os.environ.get('RANK', '0')} lost contact with the others "
+            f"({reason}); the run directory keeps its last checkpoint for `resnetlab train --resume`"
+        )
+        return 1
 
 
 def _say(message: str) -> None:

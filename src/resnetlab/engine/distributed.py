@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +20,9 @@ import torch.distributed as dist
 from torch import nn
 
 from resnetlab.errors import UserInputError
+
+# gloo's errors start with the C++ source location that raised them: "[.../gloo/transport/tcp/pair.cc:561] ...".
+_SOURCE_LOCATION = re.compile(r"^\[[^\]]*\]\s*")
 
 
 @dataclass(frozen=True)
@@ -147,3 +151,16 @@ def parallel_for(device: torch.device) -> tuple[Parallel, torch.device]:
         device = torch.device("cuda", context.local_rank)
     start(context, device)
     return Parallel(context, device), device
+
+
+def lost_another_process(error: BaseException) -> str | None:
+    """What went wrong, in one line, when `error` is a collective that failed because another training process is gone
+    (killed or crashed mid-step); None for any other error, which keeps its traceback. NCCL and the rendezvous store
+    raise `torch.distributed.DistError`; gloo raises a plain RuntimeError that names its own source files."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not isinstance(error, RuntimeError):
+        return None
+    text = str(error).strip()
+    if not isinstance(error, dist.DistError) and "/gloo/" not in text:
+        return None
+    first_sentence = _SOURCE_LOCATION.sub("", text.splitlines()[0] if text else type(error).__name__).split(". ")[0]
+    return first_sentence.rstrip(".")
