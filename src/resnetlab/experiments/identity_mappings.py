@@ -7,7 +7,7 @@ ReLU-only pre-activation, full pre-activation), on one CIFAR-10 ResNet.
 convolution, nothing after the addition) is better than the original unit.
 
 Budgets: paper trains ResNet-110 as [R2] does; quick trains ResNet-56 (ten ResNet-110 runs would take about three
-hours here, ten ResNet-56 runs take about 1.5); smoke trains ResNet-20 on digits.
+hours here, ten ResNet-56 runs took about 1.5 at the quick budget); smoke trains ResNet-20 on digits.
 """
 
 from __future__ import annotations
