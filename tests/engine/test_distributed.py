@@ -176,6 +176,7 @@ def test_a_collective_that_lost_its_partner_is_told_from_a_bug(monkeypatch: pyte
     """What rank 0 raised in CI when rank 1 was killed mid-step (gloo), and what NCCL raises: one line each; a
     RuntimeError of the model's own (a bug) and anything in a single-process run keep their tracebacks."""
     monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
     assert lost_another_process(RuntimeError(GLOO_PEER_GONE)) == "Connection closed by peer [127.0.0.1]:47293"
     assert lost_another_process(dist.DistBackendError("NCCL communicator was aborted")) == (
         "NCCL communicator was aborted"

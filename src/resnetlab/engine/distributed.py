@@ -157,7 +157,7 @@ def lost_another_process(error: BaseException) -> str | None:
     """What went wrong, in one line, when `error` is a collective that failed because another training process is gone
     (killed or crashed mid-step); None for any other error, which keeps its traceback. NCCL and the rendezvous store
     raise `torch.distributed.DistError`; gloo raises a plain RuntimeError that names its own source files."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not isinstance(error, RuntimeError):
+    if not isinstance(error, RuntimeError) or from_environment() is None:
         return None
     text = str(error).strip()
     if not isinstance(error, dist.DistError) and "/gloo/" not in text:
