@@ -11,7 +11,7 @@ from resnetlab.cli import main
 from resnetlab.engine.run_dir import TEST_METRICS
 from resnetlab.engine.train import TrainingInterruptedError
 from resnetlab.errors import UserInputError
-from resnetlab.experiments import run
+from resnetlab.experiments import resummarize, run
 from resnetlab.experiments.runner import COPIED_FROM, PlannedRun, run_experiment
 from resnetlab.experiments.summary import percent
 from tests.engine.interrupt import ctrl_c_at_step
@@ -39,7 +39,12 @@ def test_smoke_trains_each_network_and_writes_the_figure_table_and_claims(smoke:
     assert "budget: **smoke**, 6 iterations per run" in summary
     assert "![error against iterations" in summary and (smoke / "degradation.png").stat().st_size > 10_000
     assert "| 20 |" in summary and "| 32 |" in summary and "| 8.75% |" in summary  # [R1] Table 6 beside ours
-    assert "Deeper plain nets have higher training error (the degradation problem): **" in summary
+    claim = "Deeper plain nets have higher training error (the degradation problem; decided at 20 against 32 layers)"
+    assert f"{claim}: **" in summary
+    # Every claim's verdict is recorded as data, one of the rule's three outcomes.
+    assert results["claims"][0]["claim"] == claim
+    assert {c["verdict"] for c in results["claims"]} <= {"shown", "not shown", "within noise"}
+    assert len(results["claims"]) == 3 and "two standard errors" in results["rule"]
 
 
 def test_running_again_skips_finished_runs(smoke: Path) -> None:
@@ -187,3 +192,22 @@ def test_an_unfinished_or_differently_configured_run_is_not_copied(smoke: Path, 
     lines.clear()
     run("gradients", budget="smoke", data=None, out=tmp_path / "gradients-2", seeds=2, announce=lines.append)
     assert "ResNet-20-seed1: training" in lines  # another seed is another run
+
+
+def test_results_alone_are_summarised_again_to_the_same_claims(smoke: Path, tmp_path: Path) -> None:
+    committed = tmp_path / "committed"  # what docs/results/ keeps of an experiment: no run folders
+    committed.mkdir()
+    for name in ("results.json", "summary.md", "degradation.png"):
+        shutil.copyfile(smoke / name, committed / name)
+    figure = (committed / "degradation.png").read_bytes()
+    summary = resummarize(committed).read_text()
+    assert "summarised again from results.json" in summary and "![error against iterations" in summary
+    assert (committed / "degradation.png").read_bytes() == figure  # the runs' figure, not one drawn from nothing
+    before, after = (json.loads((d / "results.json").read_text()) for d in (smoke, committed))
+    assert after["claims"] == before["claims"] and after["runs"] == before["runs"]
+    assert (committed / "report.html").stat().st_size > 0
+
+
+def test_summarising_again_needs_a_results_file(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match=r"has no results\.json"):
+        resummarize(tmp_path)

@@ -19,9 +19,12 @@ def test_shortcuts_smoke_trains_each_option_and_counts_its_parameters(tmp_path: 
     assert "| 20 | A | 269,434 |" in summary and "| 25.03% |" in summary
     assert "| 20 | B | 272,186 |" in summary
     assert "| 20 | C | 283,674 |" in summary
-    assert "- B is better than A: **" in summary and "- C is better than B: **" in summary
-    assert "[R1] finds the differences small (0.84 points of top-1 between the options on ImageNet)" in summary
-    assert "One run per network: how far another seed would move these errors is not measured here" in summary
+    assert (
+        "- B is better than A (at every depth): **" in summary
+        and "- C is better than B (at every depth): **" in summary
+    )
+    assert "[R1] finds the differences small (0.84 points of top-1 between the options on ImageNet" in summary
+    assert "not [R1]'s option C" not in summary and "without BN" in summary  # C is not [R2]'s 1x1 shortcut
     configs = [p.read_text() for p in sorted((tmp_path / "shortcuts").glob("ResNet-20-*-seed0/config.yaml"))]
     # A is the CIFAR nets' default (the parameter counts above show each option was built).
     assert "options: {}" in configs[0] and "shortcut: B" in configs[1] and "shortcut: C" in configs[2]
@@ -32,6 +35,7 @@ def test_depth_smoke_sets_each_depth_beside_the_paper(tmp_path: Path) -> None:
     assert "| ResNet-20 | 269,434 |" in summary and "| 8.75% |" in summary  # 1-channel digits: 288 fewer than RGB
     assert "| ResNet-32 | 463,866 |" in summary and "| 7.51% |" in summary
     assert "- Test error falls as depth grows (to 110 layers): **" in summary
+    assert "20 against 32:" in summary  # the endpoints decide; with only two depths, 32 is the deepest
 
 
 def test_identity_mappings_smoke_trains_every_variant_of_both_tables(tmp_path: Path) -> None:
@@ -44,6 +48,8 @@ def test_identity_mappings_smoke_trains_every_variant_of_both_tables(tmp_path: P
     assert "unit_order: full_preact" in (out / "full-preact-seed0" / "config.yaml").read_text()
     assert "gate_bias: -6" in (out / "exclusive-gating-seed0" / "config.yaml").read_text()
     assert "- Full pre-activation is better than the original unit: **" in summary
+    assert "- The identity shortcut has a lower error than every other shortcut type: **" in summary
+    assert "it is not [R1]'s option C" in summary
 
 
 def test_the_quick_budget_gives_110_layers_the_papers_warm_up(tmp_path: Path) -> None:

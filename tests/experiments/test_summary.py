@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
-from resnetlab.experiments.summary import Context, falls_with_depth, lower, median_of, rises_with_depth
+from resnetlab.experiments.summary import Context, median_of, percent_spread, scalar_spread
+from resnetlab.experiments.verdict import Spread
 
 NAN = math.nan
 
@@ -30,16 +31,22 @@ def _run(seed: int, top1: float | None) -> FinishedRun:
     return FinishedRun(planned, seed, Path(f"r{seed}"), test, [], None if top1 is not None else "loss NaN")
 
 
-def test_a_diverged_error_counts_as_the_highest() -> None:
-    assert lower(0.3, than=NAN) and not lower(NAN, than=0.3) and not lower(NAN, than=NAN)
-    assert lower(0.2, than=0.3) and not lower(0.3, than=0.3)
+def test_tables_give_the_median_and_the_seed_range_and_name_diverged_seeds() -> None:
+    assert percent_spread(Spread((0.1562,))) == "15.62%"
+    assert percent_spread(Spread((0.1540, 0.1584, 0.1562))) == "15.62% (15.40-15.84)"
+    assert percent_spread(Spread((0.1540, NAN, 0.1584))) == "15.62% (15.40-15.84), 1 diverged"
+    assert percent_spread(Spread((NAN, NAN))) == "diverged"
+    assert scalar_spread(Spread((0.874, 0.9))) == "0.887 (0.874-0.900)"
 
 
-def test_depth_trends_rank_a_diverged_net_last() -> None:
-    assert rises_with_depth([0.1, 0.2, NAN])  # the deepest plain net diverging is the degradation at its worst
-    assert not rises_with_depth([0.1, NAN, 0.3])
-    assert not falls_with_depth([0.3, 0.2, NAN])  # a deeper ResNet that diverged did not gain from depth
-    assert falls_with_depth([NAN, 0.2, 0.1])
+def test_a_claim_line_is_recorded_with_its_verdict() -> None:
+    context = _context()
+    line = context.claim("B is better than A", "within noise", "gap +0.41 points, margin 1.25")
+    assert line == "- B is better than A: **within noise** (gap +0.41 points, margin 1.25)."
+    assert context.claims == [
+        {"claim": "B is better than A", "verdict": "within noise", "detail": "gap +0.41 points, margin 1.25"}
+    ]
+    assert "two standard errors" in context.header()
 
 
 def test_the_median_leaves_diverged_seeds_out_and_is_nan_when_all_diverged() -> None:
@@ -50,9 +57,9 @@ def test_the_median_leaves_diverged_seeds_out_and_is_nan_when_all_diverged() -> 
 
 def test_the_header_says_when_the_data_is_a_jpeg_copy_and_which_runs_diverged() -> None:
     plain = _context().header()
-    assert "JPEG" not in plain and "diverged" not in plain
+    assert "JPEG" not in plain and "diverged (loss NaN" not in plain
     header = _context(jpeg_copy=True, diverged=("plain-56-seed0",)).header()
-    assert "lossy JPEG re-encoding of CIFAR-10" in header
+    assert "lossy JPEG re-encoding of CIFAR-10" in header and "about ten points" in header
     assert "- diverged (loss NaN or infinite), counted as failed: plain-56-seed0;" in header
 
 

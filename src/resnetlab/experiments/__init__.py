@@ -3,6 +3,7 @@ figures, tables and summary.md beside them. `resnetlab experiment NAME --budget 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -16,7 +17,7 @@ from resnetlab.experiments.runner import FinishedRun, PlannedRun, run_experiment
 from resnetlab.experiments.summary import Context, write_results
 from resnetlab.report import build_report
 
-__all__ = ["BUDGETS", "EXPERIMENTS", "Budget", "run"]
+__all__ = ["BUDGETS", "EXPERIMENTS", "Budget", "resummarize", "run"]
 
 
 class Experiment(Protocol):
@@ -67,8 +68,62 @@ def run(
         jpeg_copy=data is not None and guess_dataset(Path(data)) == "folder",
         diverged=tuple(run.run_dir.name for run in finished if run.diverged is not None),
     )
-    write_results(context, finished)
     summary = out / "summary.md"
     summary.write_text(experiment.summarize(context, finished))
+    write_results(context, finished)  # after the summary, which decided the claims it records
     build_report([out], out / "report.html", title=experiment.TITLE)
     return summary
+
+
+def resummarize(folder: Path) -> Path:
+    """Summarise an experiment's results folder again from its results.json alone (no run folders, no metrics.jsonl):
+    the tables and claims of the current resnetlab, under the current verdict rule; the figures stay as they were.
+    Experiments that measure the trained networks (responses, gradients) need their runs: use `run` for them."""
+    results_file = folder / "results.json"
+    if not results_file.is_file():
+        raise UserInputError(f"{folder} has no results.json; give a folder that `resnetlab experiment` wrote")
+    results = json.loads(results_file.read_text())
+    name, budget = results["experiment"], results["budget"]
+    if name in ("responses", "gradients"):
+        raise UserInputError(f"{name} measures its trained networks: run the experiment again to summarise it")
+    experiment = cast(Experiment, EXPERIMENTS[name])
+    planned = {run.label: run for run in experiment.plan(budget)}
+    data = results["data"]
+    counted = _test_images(Path(data)) if data else None
+    finished = [
+        FinishedRun(
+            planned[row["label"]],
+            row["seed"],
+            folder / row["run_dir"],
+            {}
+            if row["diverged"]
+            else {"top1": 1 - row["test_error"], "top5": row["test_top5"], "count": row.get("test_images") or counted},
+            [],
+            row["diverged"],
+            recorded=row,
+        )
+        for row in results["runs"]
+    ]
+    context = Context(
+        name,
+        experiment.TITLE,
+        budget,
+        data,
+        results["seeds"],
+        results["command"],
+        folder,
+        jpeg_copy=data is not None and guess_dataset(Path(data)) == "folder",
+        diverged=tuple(run.run_dir.name for run in finished if run.diverged is not None),
+        figures=False,
+    )
+    summary = folder / "summary.md"
+    summary.write_text(experiment.summarize(context, finished))
+    write_results(context, finished)
+    build_report([folder], folder / "report.html", title=experiment.TITLE)
+    return summary
+
+
+def _test_images(data: Path) -> int | None:
+    """How many test images a class-per-folder tree holds (results.json of older resnetlab did not record it)."""
+    test = data / "test"
+    return sum(1 for path in test.rglob("*") if path.is_file()) if test.is_dir() else None

@@ -15,13 +15,13 @@ from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import (
     Context,
     by_label,
-    falls_with_depth,
-    lower,
-    median_of,
     percent,
-    rises_with_depth,
-    verdict,
+    percent_spread,
+    spread_of,
+    test_images,
+    train_images,
 )
+from resnetlab.experiments.verdict import Spread, all_of, falls_with_depth, lower, rises_with_depth
 
 TITLE = "Degradation: plain nets against ResNets on CIFAR-10 ([R1] Fig. 6)"
 # [R1] Table 6, test error (%) after 64k iterations; [R1] gives the plain nets as curves only.
@@ -35,24 +35,34 @@ def plan(budget: Budget) -> list[PlannedRun]:
     return plain + residual
 
 
+def _values(spreads: dict[str, Spread], group: str, depths: list[int]) -> dict[int, tuple[float, ...]]:
+    return {d: spreads[f"{group}-{d}"].values for d in depths}
+
+
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
     runs = by_label(finished)
     groups = {
         group: [label for label in runs if runs[label][0].planned.group == group] for group in ("plain", "ResNet")
     }
-    figure = side_by_side(
-        [(group, [runs[label][0] for label in labels]) for group, labels in groups.items()],
-        context.out / "degradation.png",
-    )
-    train_error = {label: median_of(r, FinishedRun.final_train_error) for label, r in runs.items()}
-    test_error = {label: median_of(r, lambda run: run.test_error) for label, r in runs.items()}
-    depths = [runs[label][0].planned.depth for label in groups["plain"]]
+    panels = [(group, [runs[label] for label in labels]) for group, labels in groups.items()]
     lines = [
         context.header(),
-        f"![error against iterations, plain nets left, ResNets right]({figure.name})",
-        "",
-        "Training error (dashed: on the augmented training batches, per logged window) and test error (solid). "
-        "The table's training error is over each run's last epoch (the figure's last windows are noisier).",
+        *context.figure(
+            "degradation.png",
+            "error against iterations, plain nets left, ResNets right",
+            lambda path: side_by_side(panels, path),
+        ),
+    ]
+    train_error = {label: spread_of(r, FinishedRun.final_train_error) for label, r in runs.items()}
+    test_error = {label: spread_of(r, lambda run: run.test_error) for label, r in runs.items()}
+    depths = [runs[label][0].planned.depth for label in groups["plain"]]
+    # Where the last epoch's image count is not recorded (summarised again from results.json), the test set's count
+    # stands in: fewer images than an epoch's, so a wider margin, never a narrower one.
+    tested, trained = test_images(finished), train_images(finished) or test_images(finished)
+    lines += [
+        "Training error (dashed: on the augmented training batches, per logged window) and test error (solid; with "
+        "several seeds, the median and a band from the lowest to the highest seed). The table's training error is "
+        "over each run's last epoch (the figure's last windows are noisier).",
         "",
         "| depth | plain: training error | plain: test error | ResNet: training error | ResNet: test error "
         "| [R1] ResNet test error (64k iterations) |",
@@ -62,24 +72,40 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         plain, residual = f"plain-{depth}", f"ResNet-{depth}"
         paper = PAPER_RESNET_TEST_ERROR.get(depth)
         lines.append(
-            f"| {depth} | {percent(train_error[plain])} | {percent(test_error[plain])} | "
-            f"{percent(train_error[residual])} | {percent(test_error[residual])} | "
+            f"| {depth} | {percent_spread(train_error[plain])} | {percent_spread(test_error[plain])} | "
+            f"{percent_spread(train_error[residual])} | {percent_spread(test_error[residual])} | "
             f"{f'{paper:.2f}%' if paper else '-'} |"
         )
-    plain_train = [train_error[f"plain-{d}"] for d in depths]
-    residual_test = [test_error[f"ResNet-{d}"] for d in depths]
-    better = [lower(train_error[f"ResNet-{d}"], than=train_error[f"plain-{d}"]) for d in depths]
+    deepest = max(depths)
+    plain_chain = rises_with_depth(_values(train_error, "plain", depths), endpoints=[deepest], images=trained)
+    residual_chain = falls_with_depth(_values(test_error, "ResNet", depths), endpoints=[deepest], images=tested)
+    per_depth = [
+        lower(train_error[f"ResNet-{d}"].values, than=train_error[f"plain-{d}"].values, images=trained) for d in depths
+    ]
+    shallow, deep = f"{min(depths)}", f"{deepest}"
     lines += [
         "",
         "## The paper's claims against this run",
         "",
-        f"- Deeper plain nets have higher training error (the degradation problem): "
-        f"{verdict(rises_with_depth(plain_train))}; last-epoch training error by depth "
-        f"{', '.join(percent(e) for e in plain_train)}.",
-        f"- ResNets gain accuracy from depth: {verdict(falls_with_depth(residual_test))}; test error by depth "
-        f"{', '.join(percent(e) for e in residual_test)}.",
-        f"- At every depth the ResNet trains to a lower error than the plain net: {verdict(all(better))} "
-        f"({sum(better)} of {len(depths)} depths).",
+        context.claim(
+            f"Deeper plain nets have higher training error (the degradation problem; decided at {shallow} against "
+            f"{deep} layers)",
+            plain_chain.outcome,
+            f"{plain_chain.endpoints[deepest].describe()}; last-epoch training error by depth "
+            f"{', '.join(percent(train_error[f'plain-{d}'].median) for d in depths)}; {plain_chain.describe_order()}",
+        ),
+        context.claim(
+            f"ResNets gain accuracy from depth (test error, decided at {shallow} against {deep} layers)",
+            residual_chain.outcome,
+            f"{residual_chain.endpoints[deepest].describe()}; test error by depth "
+            f"{', '.join(percent(test_error[f'ResNet-{d}'].median) for d in depths)}; "
+            f"{residual_chain.describe_order()}",
+        ),
+        context.claim(
+            "At every depth the ResNet trains to a lower error than the plain net",
+            all_of(per_depth),
+            "; ".join(f"depth {d}: {v.outcome}, {v.describe()}" for d, v in zip(depths, per_depth, strict=True)),
+        ),
         "",
     ]
     return "\n".join(lines)

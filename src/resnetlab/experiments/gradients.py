@@ -8,6 +8,7 @@ BN", so "this optimization difficulty is unlikely to be caused by vanishing grad
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from resnetlab.engine.evaluate_checkpoint import open_trained, sample_images
 from resnetlab.experiments.budget import Budget
 from resnetlab.experiments.figures import finish, line_style
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
-from resnetlab.experiments.summary import Context, verdict
+from resnetlab.experiments.summary import Context, by_label
+from resnetlab.experiments.verdict import Spread, all_of, higher
 from resnetlab.models import create_model
 from resnetlab.models.network import ResNet
 
@@ -61,36 +63,59 @@ def _figure(curves: dict[str, tuple[list[float], list[float]]], path: Path) -> P
 
 
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
-    first_seed = [run for run in finished if run.seed == 0 and run.diverged is None]  # diverged: nothing to measure
+    trained = [run for run in finished if run.diverged is None]  # diverged: nothing to measure
+    measured = {(run.planned.label, run.seed): measure(run) for run in trained}
+    # (initial, trained) RMS per layer of each network's first seed: the figure and the table's rows.
     curves: dict[str, tuple[list[float], list[float]]] = {}
-    for run in first_seed:
-        at_start, at_end = measure(run)
-        curves[run.planned.label] = ([g.rms for g in at_start], [g.rms for g in at_end])
-    figure = _figure(curves, context.out / "gradients.png")
+    for label, runs in by_label(trained).items():
+        start, end = measured[label, runs[0].seed]
+        curves[label] = ([g.rms for g in start], [g.rms for g in end])
     lines = [
         context.header(),
-        f"![gradient size per layer, at initialisation and after training]({figure.name})",
-        "",
+        *context.figure(
+            "gradients.png",
+            "gradient size per layer, at initialisation and after training",
+            lambda path: _figure(curves, path),
+        ),
+    ]
+    lines += [
         f"Each point: the root-mean-square of the loss gradient at one 3x3 layer's response (after BN), on {BATCH} "
-        "training images in training mode; seed 0's networks. Plain nets dashed, ResNets solid.",
+        "training images in training mode; seed 0's networks (the initial one drawn afresh with the run's seed). "
+        "Plain nets dashed, ResNets solid.",
         "",
         "| network | first / last layer, initial | smallest / last, initial | first / last layer, trained "
         "| smallest / last, trained |",
         "|---|---|---|---|---|",
     ]
-    plain_healthy = []
-    for label, (initial, trained) in curves.items():
-        ratios = [(values[0] / values[-1], min(values) / values[-1]) for values in (initial, trained)]
+    for label, (initial, at_end) in curves.items():
+        ratios = [(values[0] / values[-1], min(values) / values[-1]) for values in (initial, at_end)]
         lines.append(f"| {label} | " + " | ".join(f"{a:.3g} | {b:.3g}" for a, b in ratios) + " |")
-        if label.startswith("plain"):
-            plain_healthy += [first >= VANISHED for first, _ in ratios]
-    gradients_healthy = bool(plain_healthy) and all(plain_healthy)
+    # The claim in decades (log10 of first / last layer), every seed of every plain net against the threshold.
+    verdicts, details = [], []
+    for label, runs in by_label(trained).items():
+        if not label.startswith("plain"):
+            continue
+        for phase, when in enumerate(("initial", "trained")):
+            decades = [
+                math.log10(measured[label, r.seed][phase][0].rms / measured[label, r.seed][phase][-1].rms) for r in runs
+            ]
+            verdict = higher(decades, than=[math.log10(VANISHED)] * len(decades))
+            verdicts.append(verdict)
+            details.append(
+                f"{label} {when}: first / last {10 ** Spread(tuple(decades)).median:.3g}, {verdict.outcome}, "
+                f"{verdict.describe(scale=1, unit=' decades')}"
+            )
+    lines += ["", "## The claims against this run", ""]
+    if verdicts:
+        lines.append(
+            context.claim(
+                f"[R1]: with BN, plain nets' gradients do not vanish (the first layer gets more than {VANISHED:g} of "
+                "the last layer's gradient, at initialisation and after training)",
+                all_of(verdicts),
+                "; ".join(details),
+            )
+        )
     lines += [
-        "",
-        "## The claims against this run",
-        "",
-        f"- [R1]: with BN, plain nets' gradients do not vanish (the first layer gets at least {VANISHED:g} of the last "
-        f"layer's gradient, at initialisation and after training): {verdict(gradients_healthy)}.",
         "- If they do not vanish while the deeper plain nets still train worse (`resnetlab experiment degradation`), "
         "the degradation is an optimisation difficulty, as [R1] argues, not vanishing gradients.",
         "",

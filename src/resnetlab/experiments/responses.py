@@ -8,7 +8,6 @@ functions are closer to zero than unreferenced ones), and the deeper the ResNet,
 
 from __future__ import annotations
 
-import itertools
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +23,8 @@ from resnetlab.engine.evaluate_checkpoint import open_trained, sample_images
 from resnetlab.experiments.budget import Budget, warm_up
 from resnetlab.experiments.figures import finish, line_style
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
-from resnetlab.experiments.summary import Context, by_label, median_of, percent, verdict
+from resnetlab.experiments.summary import Context, by_label, percent_spread, scalar_spread, spread_of
+from resnetlab.experiments.verdict import Spread, all_of, falls_with_depth, lower
 from resnetlab.models.network import ResNet
 
 TITLE = "Layer responses: plain nets against ResNets on CIFAR-10 ([R1] Fig. 7)"
@@ -62,41 +62,61 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
     trained = [run for run in finished if run.diverged is None]
     runs = by_label(trained)
     measured = {(run.planned.label, run.seed): [r.std for r in measure(run)] for run in trained}
-    # The first seed's network draws the curves; the table takes the median over seeds of each network's mean std.
+    # The first seed's network draws the curves; the table takes each network's mean std over its layers, per seed.
     curves = {label: measured[label, seed_runs[0].seed] for label, seed_runs in runs.items()}
     mean_std = {
-        label: statistics.median(statistics.fmean(measured[label, run.seed]) for run in seed_runs)
+        label: Spread(tuple(statistics.fmean(measured[label, run.seed]) for run in seed_runs))
         for label, seed_runs in runs.items()
     }
-    figure = _figure(curves, context.out / "responses.png")
     lines = [
         context.header(),
-        f"![std of the layer responses, in layer order (top) and sorted (bottom)]({figure.name})",
-        "",
+        *context.figure(
+            "responses.png",
+            "std of the layer responses, in layer order (top) and sorted (bottom)",
+            lambda path: _figure(curves, path),
+        ),
+    ]
+    lines += [
         f"Each point: one 3x3 layer's output after BN (before ReLU / addition), the std of each channel over "
-        f"{IMAGES:,} test images and all positions, averaged over the channels. Plain nets dashed, ResNets solid.",
+        f"{IMAGES:,} test images and all positions, averaged over the channels; seed 0's networks. Plain nets "
+        "dashed, ResNets solid. The table's mean std is over a network's layers, per seed.",
         "",
-        "| network | 3x3 layers | mean std | largest std | test error |",
+        "| network | 3x3 layers | mean std | largest std (seed 0) | test error |",
         "|---|---|---|---|---|",
     ]
     for label, seed_runs in runs.items():
-        test_error = median_of(seed_runs, lambda r: r.test_error)
+        test_error = spread_of(seed_runs, lambda r: r.test_error)
         lines.append(
-            f"| {label} | {len(curves[label])} | {mean_std[label]:.3f} | {max(curves[label]):.3f} | "
-            f"{percent(test_error)} |"
+            f"| {label} | {len(curves[label])} | {scalar_spread(mean_std[label])} | {max(curves[label]):.3f} | "
+            f"{percent_spread(test_error)} |"
         )
     pairs = [(d, f"plain-{d}", f"ResNet-{d}") for d in (20, 56) if f"plain-{d}" in runs and f"ResNet-{d}" in runs]
-    smaller = [mean_std[res] < mean_std[plain] for _, plain, res in pairs]
-    residual = [label for label in runs if label.startswith("ResNet")]
-    shrinking = all(mean_std[b] < mean_std[a] for a, b in itertools.pairwise(residual))
-    lines += [
-        "",
-        "## The paper's claims against this run",
-        "",
-        f"- ResNets have smaller responses than plain nets of the same depth: {verdict(bool(pairs) and all(smaller))} "
-        f"({', '.join(f'depth {d}: {mean_std[r]:.3f} vs {mean_std[p]:.3f}' for d, p, r in pairs)}).",
-        f"- The deeper the ResNet, the smaller its responses: {verdict(shrinking and len(residual) > 1)} "
-        f"({', '.join(f'{label} {mean_std[label]:.3f}' for label in residual)}).",
-        "",
-    ]
+    smaller = [lower(mean_std[res].values, than=mean_std[plain].values) for _, plain, res in pairs]
+    residual = {runs[label][0].planned.depth: mean_std[label].values for label in runs if label.startswith("ResNet")}
+    lines += ["", "## The paper's claims against this run", ""]
+    if pairs:
+        lines.append(
+            context.claim(
+                "ResNets have smaller responses than plain nets of the same depth",
+                all_of(smaller),
+                "; ".join(
+                    f"depth {d}: {mean_std[r].median:.3f} vs {mean_std[p].median:.3f}, {v.outcome}, "
+                    f"{v.describe(scale=1, unit='')}"
+                    for (d, p, r), v in zip(pairs, smaller, strict=True)
+                ),
+            )
+        )
+    if len(residual) > 1:
+        chain = falls_with_depth(residual, endpoints=[max(residual)])
+        lines.append(
+            context.claim(
+                f"The deeper the ResNet, the smaller its responses (decided at {min(residual)} against "
+                f"{max(residual)} layers)",
+                chain.outcome,
+                f"{chain.endpoints[max(residual)].describe(scale=1, unit='')}; "
+                + ", ".join(f"ResNet-{d} {Spread(v).median:.3f}" for d, v in residual.items())
+                + f"; {chain.describe_order()}",
+            )
+        )
+    lines.append("")
     return "\n".join(lines)

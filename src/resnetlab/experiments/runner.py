@@ -53,6 +53,8 @@ class FinishedRun:
     test: dict[str, Any]  # test_metrics.json; empty when the run diverged
     records: list[dict[str, Any]] = field(repr=False)  # metrics.jsonl
     diverged: str | None = None  # what happened, when the loss became NaN or infinite
+    # Summarised again from results.json alone (no metrics.jsonl, no run folder): the run's row there.
+    recorded: dict[str, Any] | None = field(default=None, repr=False)
 
     def final_train_error(self) -> float:
         """The training error over the last epoch (the paper's way: on the augmented training batches). At the quick
@@ -60,21 +62,38 @@ class FinishedRun:
         window's 3,200 would carry sampling noise of about a point. The last window when no epoch ended."""
         if self.diverged is not None:
             return math.nan
+        if self.recorded is not None:
+            return float(self.recorded["final_train_error"])
         for kind in ("epoch", "iteration"):
             records = [r for r in self.records if r.get("kind") == kind]
             if records:
                 return float(records[-1]["train_error"])
         return math.nan
 
+    def final_train_images(self) -> int | None:
+        """How many training images `final_train_error` counts (the binomial floor of a verdict on it): the last
+        epoch's iterations times the batch; None when the run logged no epoch."""
+        if self.recorded is not None:
+            return self.recorded.get("final_train_images")
+        ends = [int(r["iteration"]) for r in self.records if r.get("kind") == "epoch"]
+        if not ends or not (self.run_dir / CONFIG_FILE).exists():
+            return None
+        batch = int(yaml.safe_load((self.run_dir / CONFIG_FILE).read_text())["data"]["batch_size"])
+        return (ends[-1] - (ends[-2] if len(ends) > 1 else 0)) * batch
+
     def parameters(self) -> int:
         """The trained network's parameter count, as built for its data (classes, input channels); from the config
-        alone when a diverged run left no checkpoint."""
+        alone when a diverged run left no checkpoint; from the plan (CIFAR-10's 3 channels and 10 classes) when the
+        run folder is not at hand (summarised again from results.json)."""
         if (self.run_dir / LAST_CHECKPOINT).exists():
             checkpoint = load_checkpoint(self.run_dir / LAST_CHECKPOINT)
             model = create_model(checkpoint["model_name"], **checkpoint["model_options"])
-        else:
+        elif (self.run_dir / CONFIG_FILE).exists():
             config = yaml.safe_load((self.run_dir / CONFIG_FILE).read_text())
             model = create_model(config["model"]["name"], **config["model"]["options"])
+        else:
+            planned = load_config(None, [f"model.name={self.planned.model}", *self.planned.overrides]).model
+            model = create_model(planned.name, **planned.options)
         return sum(p.numel() for p in model.parameters())
 
     @property
@@ -91,11 +110,13 @@ def run_experiment(
     data: str | None,
     out: Path,
     seeds: int,
+    length: int | None = None,
     show_progress: bool = False,
     announce: Callable[[str], None] = lambda _line: None,
 ) -> list[FinishedRun]:
-    """Every planned run for seeds 0..seeds-1 under `out`, in order; returns them all, finished (or diverged)."""
-    shared = recipe(budget, data)
+    """Every planned run for seeds 0..seeds-1 under `out`, in order; returns them all, finished (or diverged).
+    `length` replaces the budget's iteration count (a candidate of the standard budget's length search)."""
+    shared = recipe(budget, data, length=length)
     _claim(out, {"experiment": name, "budget": budget, "data": _data_identity(shared)})
     finished = []
     for run in planned:

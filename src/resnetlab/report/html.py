@@ -56,7 +56,8 @@ def _head(page: Path) -> str:
 
 
 def _section(path: Path) -> str:
-    if (path / "experiment.json").is_file() and (path / "summary.md").is_file():
+    experiment = (path / "experiment.json").is_file() or (path / "results.json").is_file()  # committed: results only
+    if experiment and (path / "summary.md").is_file():
         return _experiment_section(path)
     if (path / "config.yaml").is_file():
         return _run_section(path)
