@@ -21,7 +21,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from resnetlab.engine.run_dir import CONFIG_FILE, METRICS_FILE
+from resnetlab.engine.run_dir import CONFIG_FILE, METRICS_FILE, TEST_METRICS
 from resnetlab.experiments.budget import CIFAR_ITERATIONS_PER_EPOCH
 from resnetlab.experiments.runner import FinishedRun, PlannedRun, run_experiment
 from resnetlab.experiments.summary import percent_spread, spread_of, test_images
@@ -69,7 +69,7 @@ def _candidate(iterations: int, data: str, root: Path, seeds: int, report: Path 
         for run in finished:
             kept = report / out.name / run.run_dir.name
             kept.mkdir(parents=True, exist_ok=True)
-            for name in (CONFIG_FILE, METRICS_FILE):
+            for name in (CONFIG_FILE, METRICS_FILE, TEST_METRICS):
                 shutil.copyfile(run.run_dir / name, kept / name)
     return Candidate(
         iterations,

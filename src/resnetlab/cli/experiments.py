@@ -23,13 +23,16 @@ def add_commands(commands: Commands) -> None:
         "--budget",
         choices=BUDGETS,
         default="quick",
-        help="paper: the papers' recipes; quick: shortened to about an hour on 2 cores; smoke: seconds, digits",
+        help="paper: the papers' recipes; standard: a one-cycle schedule long enough to show deeper ResNets doing "
+        "better (hours on 2 cores); quick: the papers' recipe shortened to about an hour; smoke: seconds, digits",
     )
     experiment.add_argument("--data", help="CIFAR-10: pickle folder or class-per-folder tree (quick and paper)")
     experiment.add_argument(
         "--out", type=Path, help="experiment folder (default: runs/experiments/NAME-BUDGET); run again to continue"
     )
-    experiment.add_argument("--seeds", type=positive_int, default=1, help="runs per network; tables show the median")
+    experiment.add_argument(
+        "--seeds", type=positive_int, default=1, help="runs per network; tables show the median and the seed range"
+    )
     experiment.add_argument("--progress", action="store_true", help="a progress bar per training run")
     experiment.set_defaults(run=_run_experiment)
 
