@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.harness import common_arguments, machine
+from resnetlab.config import load_config
 from resnetlab.data import guess_dataset
-from resnetlab.engine.config import load_config
-from resnetlab.engine.train import train
+from resnetlab.train.loop import train
 
 RECIPE = Path(__file__).resolve().parent.parent / "configs" / "cifar10" / "resnet20_fast.yaml"
 VARIANTS = {

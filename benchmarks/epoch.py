@@ -24,9 +24,9 @@ from torchvision.transforms import v2
 
 from benchmarks.harness import common_arguments, machine
 from resnetlab import create_model
+from resnetlab.config import load_config
 from resnetlab.data import guess_dataset
-from resnetlab.engine.config import load_config
-from resnetlab.engine.train import train
+from resnetlab.train.loop import train
 
 RECIPE = Path(__file__).resolve().parent.parent / "configs" / "cifar10" / "resnet20_fast.yaml"
 # The usual CIFAR-10 channel statistics a user copies into a plain script.

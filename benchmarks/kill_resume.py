@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from resnetlab.engine.checkpoint import load_checkpoint
+from resnetlab.runs.checkpoint import load_checkpoint
 
 COMMON = ["--deterministic", "--no-progress", "--set", "runtime.checkpoint_every=5", "--set", "runtime.log_every=5"]
 

@@ -20,9 +20,9 @@ from torch import nn
 
 from benchmarks.harness import Variant, run_benchmark
 from resnetlab import complexity, create_model
-from resnetlab.engine.config import OptimConfig, Precision
-from resnetlab.engine.optim import build_optimizer
-from resnetlab.engine.step import TrainStep
+from resnetlab.config import OptimConfig, Precision
+from resnetlab.train.optim import build_optimizer
+from resnetlab.train.step import TrainStep
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from resnetlab.engine.run_dir import CONFIG_FILE, METRICS_FILE, TEST_METRICS
 from resnetlab.experiments.budget import CIFAR_ITERATIONS_PER_EPOCH
 from resnetlab.experiments.runner import FinishedRun, PlannedRun, run_experiment
 from resnetlab.experiments.summary import percent_spread, spread_of, test_images
 from resnetlab.experiments.verdict import RULE, Spread, lower
+from resnetlab.runs.run_dir import CONFIG_FILE, METRICS_FILE, TEST_METRICS
 
 SHALLOW = PlannedRun("ResNet-20", "cifar_resnet20", "ResNet", 20)
 DEEP = PlannedRun("ResNet-56", "cifar_resnet56", "ResNet", 56)

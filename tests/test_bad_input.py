@@ -19,7 +19,7 @@ from PIL import Image
 
 from resnetlab.cli import main
 from resnetlab.data.folder import SkippedFilesWarning
-from resnetlab.engine.checkpoint import load_checkpoint, save_checkpoint
+from resnetlab.runs.checkpoint import load_checkpoint, save_checkpoint
 
 Maker = Callable[[Path], Path]
 

@@ -1,8 +1,8 @@
 """resnetlab: the residual networks of He et al. (2015, 2016), faithful and fast on PyTorch."""
 
 from resnetlab.analysis import Complexity, complexity
-from resnetlab.engine.inference import optimize_for_inference
-from resnetlab.engine.quantize import quantize_int8
+from resnetlab.inference.optimize import optimize_for_inference
+from resnetlab.inference.quantize import quantize_int8
 from resnetlab.models import ResNet, ResNetSpec, UnknownModelError, create_model, list_models
 
 __version__ = "0.1.0"

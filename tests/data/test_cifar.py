@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 
+from resnetlab.config import DataConfig
 from resnetlab.data import cifar, load_splits
 from resnetlab.data.cifar import CIFAR_LAYOUTS, guess_dataset, load_cifar, read_pickle
-from resnetlab.engine.config import DataConfig
 from resnetlab.errors import UserInputError
 
 from .fakes import cifar_rows, write_cifar

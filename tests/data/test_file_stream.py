@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 
 from resnetlab.data.file_stream import FileStream, sample_statistics
-from resnetlab.data.fileset import FileSet, scan_folder
-from resnetlab.data.folder import SkippedFilesWarning
+from resnetlab.data.folder import SkippedFilesWarning, scan_folder
+from resnetlab.data.imageset import FileSet
 from resnetlab.data.transforms import ColorPCA, color_pca, lighting_offsets, normalization
 from resnetlab.data.views import CenterView, ScaleAugmentation, TenCropView
 from resnetlab.errors import UserInputError

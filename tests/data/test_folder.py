@@ -10,9 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
+from resnetlab.config import DataConfig
 from resnetlab.data import load_splits
 from resnetlab.data.folder import SkippedFilesWarning, load_folder
-from resnetlab.engine.config import DataConfig
 from resnetlab.errors import UserInputError
 
 from .fakes import class_color, make_tree, write_image

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from resnetlab.config import DataConfig
 from resnetlab.data import ImageSet, load_splits
 from resnetlab.data.splits import image_statistics, stratified_split
-from resnetlab.engine.config import DataConfig
 from resnetlab.errors import UserInputError
 
 from .fakes import make_imageset, make_tree

@@ -3,13 +3,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resnetlab.engine.config import load_config
-from resnetlab.engine.schedule import learning_rate
+from resnetlab.config import load_config
 from resnetlab.errors import UserInputError
 from resnetlab.experiments import depth
 from resnetlab.experiments.budget import QUICK_WARMUP_ITERATIONS, iterations, recipe, warm_up
 from resnetlab.experiments.runner import PlannedRun, run_experiment
 from resnetlab.experiments.summary import Context
+from resnetlab.train.schedule import learning_rate
 from tests.data.fakes import make_tree
 
 

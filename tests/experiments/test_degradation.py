@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from resnetlab.cli import main
-from resnetlab.engine.run_dir import TEST_METRICS
-from resnetlab.engine.train import TrainingInterruptedError
 from resnetlab.errors import UserInputError
 from resnetlab.experiments import resummarize, run
 from resnetlab.experiments.runner import COPIED_FROM, PlannedRun, run_experiment
 from resnetlab.experiments.summary import percent
-from tests.engine.interrupt import ctrl_c_at_step
+from resnetlab.runs.run_dir import TEST_METRICS
+from resnetlab.train.loop import TrainingInterruptedError
+from tests.helpers.interrupt import ctrl_c_at_step
 
 
 @pytest.fixture(autouse=True)

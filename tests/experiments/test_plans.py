@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from resnetlab.engine.config import config_to_dict, load_config
+from resnetlab.config import config_to_dict, load_config
 from resnetlab.experiments import BUDGETS, EXPERIMENTS
 from resnetlab.experiments.budget import Budget, recipe
 from resnetlab.experiments.runner import PlannedRun

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from resnetlab.cli import main
-from resnetlab.engine.config import load_config
-from resnetlab.engine.train import train
+from resnetlab.config import load_config
 from resnetlab.errors import UserInputError
 from resnetlab.experiments import run
 from resnetlab.report import build_report
+from resnetlab.train.loop import train
 
 
 @pytest.fixture(scope="module")

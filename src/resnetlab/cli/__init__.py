@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 from resnetlab.cli import catalog, deploy, experiments, training
 from resnetlab.cli.arguments import Parser, UsageError
-from resnetlab.engine.distributed import lost_another_process
-from resnetlab.engine.launch import leave_message
-from resnetlab.engine.train import TrainingInterruptedError
 from resnetlab.errors import UserInputError
+from resnetlab.runtime.distributed import lost_another_process
+from resnetlab.runtime.launch import leave_message
+from resnetlab.train.loop import TrainingInterruptedError
 
 __all__ = ["UsageError", "build_parser", "main"]
 
@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _say(message: str) -> None:
     """One line on stderr. Under torchrun every process meets the same bad input, so rank 0 speaks for all; the
-    others leave their line to resnetlab's launcher, which prints what rank 0 did not say (resnetlab.engine.launch).
+    others leave their line to resnetlab's launcher, which prints what rank 0 did not say (resnetlab.runtime.launch).
     Under a plain torchrun they print it with their rank."""
     rank = os.environ.get("RANK", "0")
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:

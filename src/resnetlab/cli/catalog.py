@@ -10,7 +10,7 @@ import torch
 
 from resnetlab.analysis import complexity, stage_complexity
 from resnetlab.cli.arguments import Commands, UsageError, non_negative_int, positive_int
-from resnetlab.engine.config import parse_assignment
+from resnetlab.config import parse_assignment
 from resnetlab.models import create_model, list_models, model_entry
 from resnetlab.models.network import ResNet
 

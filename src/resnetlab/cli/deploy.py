@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from resnetlab.cli.arguments import Commands, UsageError, add_compile_flag, positive_int, write_text
-from resnetlab.engine.predict import expand_image_paths, format_predictions, load_trained, predict
+from resnetlab.inference.predict import expand_image_paths, format_predictions, load_trained, predict
 
 
 def add_commands(commands: Commands) -> None:
@@ -57,7 +57,7 @@ def add_commands(commands: Commands) -> None:
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    from resnetlab.engine.device import resolve_device
+    from resnetlab.runtime.device import resolve_device
 
     trained = load_trained(args.checkpoint, resolve_device(args.device))
     rows = predict(trained, expand_image_paths(args.images), topk=args.topk, compile=args.compile)
@@ -74,8 +74,8 @@ def _run_predict(args: argparse.Namespace) -> int:
 
 
 def _run_embed(args: argparse.Namespace) -> int:
-    from resnetlab.engine.device import resolve_device
-    from resnetlab.engine.embed import check_features_path, embed, save_features
+    from resnetlab.inference.embed import check_features_path, embed, save_features
+    from resnetlab.runtime.device import resolve_device
 
     check_features_path(args.out)
     trained = load_trained(args.checkpoint, resolve_device(args.device))
@@ -87,7 +87,7 @@ def _run_embed(args: argparse.Namespace) -> int:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from resnetlab.engine.export import export_model
+    from resnetlab.inference.export import export_model
 
     trained = load_trained(args.checkpoint, torch.device("cpu"))
     suffix = ".onnx" if args.format == "onnx" else ".ts"
@@ -103,7 +103,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 def _run_explain(args: argparse.Namespace) -> int:
-    from resnetlab.engine.explain import explain
+    from resnetlab.inference.explain import explain
 
     trained = load_trained(args.checkpoint, torch.device("cpu"))
     result = explain(trained, args.image, args.out, args.class_name)

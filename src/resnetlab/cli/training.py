@@ -16,10 +16,10 @@ from resnetlab.cli.arguments import (
     non_negative_int,
     positive_int,
 )
+from resnetlab.config import load_config
 from resnetlab.data import guess_dataset
-from resnetlab.engine.config import load_config
-from resnetlab.engine.evaluate_checkpoint import evaluate_checkpoint
-from resnetlab.engine.train import TrainResult, resume, train
+from resnetlab.inference.evaluate_run import evaluate_checkpoint
+from resnetlab.train.loop import TrainResult, resume, train
 
 
 def add_commands(commands: Commands) -> None:
@@ -105,8 +105,8 @@ def add_commands(commands: Commands) -> None:
 
 
 def _run_finetune(args: argparse.Namespace) -> int:
-    from resnetlab.engine.finetune import finetune_overrides
     from resnetlab.models.pretrained import load_pretrained
+    from resnetlab.train.finetune import finetune_overrides
 
     weights = load_pretrained(args.init)
     print(f"resnetlab: fine-tuning {weights.source}", file=sys.stderr)
@@ -156,7 +156,7 @@ def _as_overrides(pairs: list[tuple[str, object]]) -> list[str]:
 
 def _run_train(args: argparse.Namespace) -> int:
     if args.nproc is not None and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
-        from resnetlab.engine.launch import launch_processes  # torch.distributed's launcher: imported when used
+        from resnetlab.runtime.launch import launch_processes  # torch.distributed's launcher: imported when used
 
         return launch_processes(args.nproc, _without_nproc(args.argv))
     if args.resume is not None:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
+from resnetlab.config import DataConfig
 from resnetlab.data.file_stream import FileStream, View
-from resnetlab.data.fileset import FileSet
-from resnetlab.data.imageset import DataSplits, ImageSet
+from resnetlab.data.imageset import DataSplits, FileSet, ImageSet
 from resnetlab.data.splits import plain_view
 from resnetlab.data.stream import BatchStream
 from resnetlab.data.transforms import normalization
 from resnetlab.data.views import MirroredView, ScaleAugmentation, TenCropView
-
-if TYPE_CHECKING:
-    from resnetlab.engine.config import DataConfig
 
 
 def batches(

@@ -16,9 +16,8 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from resnetlab.data.fileset import FileSet
 from resnetlab.data.folder import SkippedFilesWarning
-from resnetlab.data.imageset import derive_seed, generator
+from resnetlab.data.imageset import FileSet, derive_seed, generator
 from resnetlab.data.shard import Shard, check_batches_shard, check_shard, shard_rows
 from resnetlab.data.transforms import BatchAugmentation, ColorPCA, Normalization
 from resnetlab.errors import UserInputError

@@ -1,7 +1,7 @@
 """A class-per-folder image tree (`root/<class>/<image>`, or `root/train/<class>/...` with `test/` or `val/`).
 
 Every image is decoded once with Pillow into one uint8 tensor, converted to RGB whatever its mode, and cached by
-content (see cache.py).
+content (see cache.py); or, for streamed data, only scanned into a FileSet (`scan_folder`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from resnetlab.data.cache import Decoded, cached, content_key
-from resnetlab.data.imageset import ImageSet
+from resnetlab.data.imageset import FileSet, ImageSet
 from resnetlab.errors import UserInputError
 
 
@@ -220,3 +220,21 @@ def _wxh(shape: tuple[int, ...]) -> str:
 
 def _size(data: ImageSet) -> str:
     return f"{data.images.shape[3]}x{data.images.shape[2]}"
+
+
+def scan_folder(path: str | None, image_shape: tuple[int, int, int]) -> tuple[FileSet, FileSet | None, str]:
+    """Like `load_folder`, without decoding: the train files, the test files (None: the caller holds some out)."""
+    root = existing_directory(path)
+    train_root, test_root = split_roots(root)
+    train = _scan_split(train_root, image_shape)
+    test = None
+    if test_root is not None:
+        test = _scan_split(test_root, image_shape)
+        check_same_classes(train_root, train.classes, test_root, test.classes)
+    return train, test, f"{root.name} folder {root}, streamed"
+
+
+def _scan_split(root: Path, image_shape: tuple[int, int, int]) -> FileSet:
+    classes, files, labels = scan_tree(root)
+    paths = [str(root / name) for name in files]
+    return FileSet(paths, torch.tensor(labels, dtype=torch.int64), classes, image_shape)

@@ -1,4 +1,9 @@
-"""The in-memory form of a dataset: decoded uint8 images with integer labels, and the splits a run uses."""
+"""The two forms of a dataset and the splits a run uses: in memory (ImageSet: decoded uint8 images with integer labels)
+or on disk (FileSet: image files with their labels, decoded per epoch by workers).
+
+FileSet is for trees too large to hold decoded in memory (ImageNet's 1.28M images are ~190 GB as uint8 at 224 px), and
+for [R1]'s ImageNet augmentation, which crops from the original image at a random scale each epoch.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ from typing import TYPE_CHECKING
 import torch
 
 if TYPE_CHECKING:
-    from resnetlab.data.fileset import FileSet
     from resnetlab.data.transforms import ColorPCA
 
 
@@ -38,6 +42,27 @@ class ImageSet:
     def subset(self, indices: torch.Tensor) -> ImageSet:
         """The images at `indices` (in that order), same classes."""
         return ImageSet(self.images[indices].contiguous(), self.labels[indices].contiguous(), self.classes)
+
+
+@dataclass(frozen=True, eq=False)
+class FileSet:
+    files: list[str]  # absolute paths
+    labels: torch.Tensor  # int64, N
+    classes: list[str]  # class names, index = label
+    image_shape: tuple[int, int, int]  # C x H x W of the decoded view the model sees
+
+    def __post_init__(self) -> None:
+        if self.labels.dtype != torch.int64 or self.labels.shape != (len(self.files),):
+            raise ValueError(f"labels must be int64 of shape ({len(self.files)},), got {self.labels.shape}")
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def subset(self, indices: torch.Tensor) -> FileSet:
+        chosen = indices.tolist()
+        return FileSet(
+            [self.files[i] for i in chosen], self.labels[indices].contiguous(), self.classes, self.image_shape
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING
 
 import torch
 
+from resnetlab.config import DataConfig
 from resnetlab.data.cache import cache_root
 from resnetlab.data.cifar import CIFAR_LAYOUTS, load_cifar
 from resnetlab.data.digits import load_digits
 from resnetlab.data.file_stream import sample_statistics
-from resnetlab.data.fileset import FileSet, scan_folder
-from resnetlab.data.folder import existing_directory, load_folder, scan_tree, split_roots
-from resnetlab.data.imageset import DataSplits, ImageSet, generator
+from resnetlab.data.folder import existing_directory, load_folder, scan_folder, scan_tree, split_roots
+from resnetlab.data.imageset import DataSplits, FileSet, ImageSet, generator
 from resnetlab.data.transforms import color_pca
 from resnetlab.data.views import CenterView, SquareView
 from resnetlab.errors import UserInputError
-
-if TYPE_CHECKING:
-    # For the annotation only: importing the engine at run time would make `import resnetlab.data` depend on
-    # the engine package (which imports the data layer): a cycle waiting to happen.
-    from resnetlab.engine.config import DataConfig
 
 
 def load_splits(config: DataConfig) -> DataSplits:

@@ -19,12 +19,12 @@ import matplotlib.pyplot as plt
 import torch
 
 from resnetlab.analysis.gradients import LayerGradient, response_gradients
-from resnetlab.engine.evaluate_checkpoint import open_trained, sample_images
 from resnetlab.experiments.budget import Budget
 from resnetlab.experiments.figures import finish, line_style
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, by_label
 from resnetlab.experiments.verdict import Spread, all_of, higher
+from resnetlab.inference.evaluate_run import open_trained, sample_images
 from resnetlab.models import create_model
 from resnetlab.models.network import ResNet
 

@@ -19,12 +19,12 @@ import matplotlib.pyplot as plt
 import torch
 
 from resnetlab.analysis.responses import LayerResponse, layer_responses
-from resnetlab.engine.evaluate_checkpoint import open_trained, sample_images
 from resnetlab.experiments.budget import Budget, warm_up
 from resnetlab.experiments.figures import finish, line_style
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, by_label, percent_spread, scalar_spread, spread_of
 from resnetlab.experiments.verdict import Spread, all_of, falls_with_depth, lower
+from resnetlab.inference.evaluate_run import open_trained, sample_images
 from resnetlab.models.network import ResNet
 
 TITLE = "Layer responses: plain nets against ResNets on CIFAR-10 ([R1] Fig. 7)"

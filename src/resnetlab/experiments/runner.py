@@ -22,14 +22,14 @@ from typing import Any
 
 import yaml
 
-from resnetlab.engine.build import resolved_config
-from resnetlab.engine.checkpoint import load_checkpoint
-from resnetlab.engine.config import TrainConfig, config_from_dict, config_to_dict, load_config
-from resnetlab.engine.run_dir import CONFIG_FILE, LAST_CHECKPOINT, TEST_METRICS, read_metrics
-from resnetlab.engine.train import TrainingDivergedError, TrainingInterruptedError, resume, train
+from resnetlab.config import TrainConfig, config_from_dict, config_to_dict, load_config
 from resnetlab.errors import UserInputError
 from resnetlab.experiments.budget import Budget, recipe
 from resnetlab.models import create_model
+from resnetlab.runs.checkpoint import load_checkpoint
+from resnetlab.runs.run_dir import CONFIG_FILE, LAST_CHECKPOINT, TEST_METRICS, read_metrics
+from resnetlab.train.build import resolved_config
+from resnetlab.train.loop import TrainingDivergedError, TrainingInterruptedError, resume, train
 
 RECORD = "experiment.json"
 DIVERGED = "diverged.txt"  # written in a run folder whose loss became NaN or infinite: the run counts as failed

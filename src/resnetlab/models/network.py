@@ -33,6 +33,10 @@ class ResNet(nn.Module):
 
     def __init__(self, spec: ResNetSpec) -> None:
         super().__init__()
+        if len(spec.depths) not in (3, 4):
+            raise UserInputError(
+                f"a ResNet has three stages ([R1] Sec. 4.2, CIFAR) or four ([R1] Table 1), got depths={spec.depths}"
+            )
         self.spec = spec
         self.num_classes = spec.num_classes
         self.num_features = spec.out_widths[-1]
@@ -50,7 +54,9 @@ class ResNet(nn.Module):
         self.bn1 = nn.BatchNorm2d(spec.stem_width)
 
         self.feature_info = [FeatureInfo("stem", spec.stem_width, stem_reduction)]
-        self.stage_names: list[str] = []
+        # Built whole, not appended to: TorchScript warns about an annotated empty list in `__init__`.
+        self.stage_names = [f"layer{stage + 1}" for stage in range(len(spec.depths))]
+        stages: list[nn.Sequential] = []
         in_chs, reduction = spec.stem_width, stem_reduction
         for stage, (depth, out_chs) in enumerate(zip(spec.depths, spec.out_widths, strict=True)):
             stride = 1 if stage == 0 else 2  # [R1] Sec. 3.3: stages after the first halve the map
@@ -67,11 +73,12 @@ class ResNet(nn.Module):
                     )
                 )
                 in_chs = out_chs
-            name = f"layer{stage + 1}"
-            self.add_module(name, nn.Sequential(*units))
-            self.stage_names.append(name)
+            stages.append(nn.Sequential(*units))
             reduction *= stride
-            self.feature_info.append(FeatureInfo(name, out_chs, reduction))
+            self.feature_info.append(FeatureInfo(self.stage_names[stage], out_chs, reduction))
+        # Named attributes, as torchvision's, so that `forward_features` reads as straight lines (and scripts).
+        self.layer1, self.layer2, self.layer3 = stages[:3]
+        self.layer4 = stages[3] if len(stages) == 4 else None
 
         # [R2] appendix: with pre-activation units the last unit's sum is activated once more before pooling.
         self.final_bn = nn.BatchNorm2d(in_chs) if "bn" in order.final_activation else None
@@ -115,8 +122,11 @@ class ResNet(nn.Module):
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         x = self.forward_stem(x)
-        for name in self.stage_names:
-            x = getattr(self, name)(x)
+        x = self.layer1(x)
+        x = self.layer2(x)
+        x = self.layer3(x)
+        if self.layer4 is not None:  # [R1] Table 1's conv5_x; the CIFAR nets stop at three stages
+            x = self.layer4(x)
         return self.forward_final_activation(x)
 
     def forward_final_activation(self, x: torch.Tensor) -> torch.Tensor:

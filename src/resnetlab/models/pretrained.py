@@ -24,7 +24,7 @@ from torch import nn
 
 from resnetlab.errors import UserInputError
 
-CHECKPOINT_FORMAT = "resnetlab-checkpoint"  # the header of resnetlab's own checkpoints (engine/checkpoint.py)
+CHECKPOINT_FORMAT = "resnetlab-checkpoint"  # the header of resnetlab's own checkpoints (runs/checkpoint.py)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 HEAD_KEYS = ("fc.weight", "fc.bias")

@@ -1,0 +1,56 @@
+"""The typed configuration of a training run and its YAML loading. Imports nothing of resnetlab's but `errors`: every
+layer above may use it, and it knows none of them."""
+
+from resnetlab.config.loading import (
+    config_from_dict,
+    config_to_dict,
+    load_config,
+    parse_assignment,
+    parse_value,
+    save_config,
+    validate,
+)
+from resnetlab.config.schema import (
+    Augment,
+    ConfigError,
+    DataConfig,
+    Dataset,
+    Device,
+    EvalView,
+    ModelConfig,
+    Normalize,
+    OptimConfig,
+    Precision,
+    RuntimeConfig,
+    ScheduleConfig,
+    ScheduleKind,
+    StepUnit,
+    Storage,
+    TrainConfig,
+)
+
+__all__ = [
+    "Augment",
+    "ConfigError",
+    "DataConfig",
+    "Dataset",
+    "Device",
+    "EvalView",
+    "ModelConfig",
+    "Normalize",
+    "OptimConfig",
+    "Precision",
+    "RuntimeConfig",
+    "ScheduleConfig",
+    "ScheduleKind",
+    "StepUnit",
+    "Storage",
+    "TrainConfig",
+    "config_from_dict",
+    "config_to_dict",
+    "load_config",
+    "parse_assignment",
+    "parse_value",
+    "save_config",
+    "validate",
+]

@@ -1,0 +1,138 @@
+"""`resnetlab eval`: a saved model on the test split of the data it was trained on (or other data with its classes)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+
+from resnetlab.config import DataConfig, EvalView, TrainConfig, config_from_dict
+from resnetlab.data import batches as make_batches
+from resnetlab.data import guess_dataset, load_splits
+from resnetlab.data.imageset import DataSplits, generator
+from resnetlab.errors import UserInputError
+from resnetlab.inference.evaluate import EvalResult, evaluate
+from resnetlab.inference.optimize import optimize_for_inference
+from resnetlab.inference.predict import Trained, load_trained, trained_config
+from resnetlab.inference.quantize import quantize_int8
+from resnetlab.runtime.device import check_precision, resolve_device
+
+EvalPrecision = Literal["auto", "fp32", "bf16", "fp16", "int8"]
+CALIBRATION_IMAGES = 512  # enough to settle the activation ranges of a ResNet (int8 only)
+
+
+@dataclass(frozen=True)
+class TrainedOnData:
+    """A trained model with the data it is to see, normalised with the statistics it was trained with."""
+
+    config: TrainConfig
+    trained: Trained
+    data: DataConfig
+    splits: DataSplits
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.trained.model.parameters()).device
+
+
+def open_trained(
+    source: Path | Trained,
+    device: torch.device | None = None,
+    *,
+    data_path: str | None = None,
+    view: EvalView | None = None,
+) -> TrainedOnData:
+    """A checkpoint (or run directory, or a model loaded from one) and its data (or other data with the same classes),
+    on `device` (default: the run's own `runtime.device`, resolved on this machine)."""
+    trained = load_trained(source, torch.device("cpu")) if isinstance(source, Path) else source
+    config = config_from_dict(trained_config(trained))
+    trained.model.to(device or resolve_device(config.runtime.device))
+    data = config.data
+    if data_path is not None:  # other data: its own kind, the run's split settings
+        data = dataclasses.replace(data, path=data_path, dataset=guess_dataset(Path(data_path)))
+        if data.dataset != "folder":  # folder-only settings of the run do not apply to CIFAR or digits
+            data = dataclasses.replace(data, augment="none", storage="auto", eval_view="center")
+    if view is not None:
+        data = dataclasses.replace(data, eval_view=view)
+    splits = load_splits(data)
+    if list(splits.test.classes) != trained.classes:
+        raise UserInputError(
+            f"the data's classes ({', '.join(splits.test.classes[:5])}, ...) are not the checkpoint's "
+            f"({', '.join(trained.classes[:5])}, ...); evaluate on data with the same classes"
+        )
+    # The statistics the model was trained with, not those of the data evaluated now.
+    preprocess = trained.checkpoint["preprocess"]
+    trained_statistics = dataclasses.replace(
+        splits,
+        mean=tuple(preprocess["mean"]),
+        std=tuple(preprocess["std"]),
+        pixel_mean=trained.checkpoint["pixel_mean"],
+    )
+    return TrainedOnData(config, trained, data, trained_statistics)
+
+
+def sample_images(
+    opened: TrainedOnData, split: Literal["train", "test"], count: int, purpose: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images, labels): a random sample of `count` images of one split (seeded by the run's seed and `purpose`),
+    single view, on the CPU, as the model sees them at evaluation: a class-sorted folder's first images would all be
+    of one class."""
+    images = opened.splits.train if split == "train" else opened.splits.test
+    seed = opened.config.runtime.seed
+    chosen = torch.randperm(len(images), generator=generator(purpose, seed))[:count]
+    single_view = dataclasses.replace(opened.data, eval_view="center")
+    stream = make_batches(
+        single_view, opened.splits, images.subset(chosen), train=False, seed=seed, device=torch.device("cpu")
+    )
+    batches = list(stream.epoch(0))
+    return torch.cat([images for images, _ in batches]), torch.cat([labels for _, labels in batches])
+
+
+def evaluate_checkpoint(
+    path: Path,
+    *,
+    data_path: str | None = None,
+    view: EvalView | None = None,
+    compile: bool = False,
+    precision: EvalPrecision | None = None,
+) -> tuple[EvalResult, list[str]]:
+    """`view` overrides the run's data.eval_view (e.g. "flip" for test-time augmentation); `compile` runs the model
+    through torch.compile (pays off on large test sets: compiling takes seconds to minutes); `precision` overrides the
+    run's, "int8" quantizes the model, calibrated on training images (CPU only)."""
+    trained = load_trained(path, torch.device("cpu"))
+    config = config_from_dict(trained_config(trained))
+    # int8 kernels are CPU kernels (x86 backend).
+    device = torch.device("cpu") if precision == "int8" else resolve_device(config.runtime.device)
+    if precision != "int8":  # before the data is read: a wrong precision fails at once
+        check_precision(device, precision or config.runtime.precision)
+    opened = open_trained(trained, device, data_path=data_path, view=view)
+    batches = make_batches(
+        opened.data,
+        opened.splits,
+        opened.splits.test,
+        train=False,
+        seed=config.runtime.seed,
+        device=device,
+        channels_last=config.runtime.channels_last,
+    )
+    model: nn.Module
+    if precision == "int8":
+        # In batches of 64: 512 ImageNet-sized images in one pass would take gigabytes of activations.
+        calibration = sample_images(opened, "train", CALIBRATION_IMAGES, "int8-calibration")[0].split(64)
+        model = quantize_int8(opened.trained.model, calibration, channels_last=config.runtime.channels_last)
+        if compile:
+            model = torch.compile(model, dynamic=False)  # type: ignore[assignment]
+    else:
+        # As the run evaluated it: BN folded, the run's precision (unless overridden) and memory layout.
+        model = optimize_for_inference(
+            opened.trained.model,
+            precision=precision or config.runtime.precision,
+            channels_last=config.runtime.channels_last,
+            compile=compile,
+        )
+    result = evaluate(model, batches.epoch(0), len(opened.trained.classes), device=device)
+    return result, opened.trained.classes

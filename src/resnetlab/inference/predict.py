@@ -1,0 +1,216 @@
+"""Using a trained model: rebuild it from a checkpoint, feed it image files, read its answers."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch import nn
+
+from resnetlab.data.transforms import Normalization, normalization
+from resnetlab.data.views import CenterView
+from resnetlab.errors import UserInputError
+from resnetlab.inference.optimize import optimize_for_inference
+from resnetlab.models import create_model
+from resnetlab.models.pretrained import load_into, load_pretrained
+from resnetlab.runs.checkpoint import NotACheckpointError, load_checkpoint
+from resnetlab.runs.run_dir import LAST_CHECKPOINT
+
+PRETRAINED_SUFFIXES = {".pth", ".bin", ".safetensors"}  # state dicts; resnetlab's own checkpoints end in .pt
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+
+
+@dataclass(frozen=True)
+class Trained:
+    model: nn.Module
+    checkpoint: dict[str, Any]
+    path: Path
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.checkpoint["classes"])
+
+
+def checkpoint_path(path: Path) -> Path:
+    return path / LAST_CHECKPOINT if path.is_dir() else path
+
+
+def trained_config(trained: Trained) -> dict[str, Any]:
+    """The training config stored in a trained model's checkpoint."""
+    config = trained.checkpoint.get("config")
+    if not isinstance(config, dict):
+        raise UserInputError(f"{trained.path} holds no training config; it cannot be evaluated on its data")
+    return config
+
+
+def load_trained(path: Path, device: torch.device) -> Trained:
+    """A checkpoint file, or a run directory (its last checkpoint: the model `train` reported on); or pretrained
+    weights (torchvision:NAME, timm:NAME, a .pth / .safetensors state dict) with the classes they carry."""
+    if is_pretrained_source(path):
+        return open_pretrained(str(path), device)
+    file = checkpoint_path(path)
+    try:
+        checkpoint = load_checkpoint(file)
+    except NotACheckpointError:  # a state dict saved as .pt, as torchvision's and timm's users often do
+        return open_pretrained(str(file), device)
+    missing = [
+        key for key in ("model_name", "model_options", "model", "classes", "preprocess") if key not in checkpoint
+    ]
+    if missing:
+        raise UserInputError(f"{file} lacks {', '.join(missing)}: it is not a trained model's checkpoint")
+    model = create_model(checkpoint["model_name"], **checkpoint["model_options"])
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except RuntimeError:
+        raise UserInputError(f"{file} does not fit {checkpoint['model_name']}: its weights differ") from None
+    return Trained(model.to(device).eval(), checkpoint, file)
+
+
+def is_pretrained_source(path: Path) -> bool:
+    text = str(path)
+    return text.startswith(("torchvision:", "timm:")) or path.suffix in PRETRAINED_SUFFIXES
+
+
+def open_pretrained(source: str, device: torch.device, model_name: str | None = None) -> Trained:
+    """Pretrained weights as a trained model: predict, embed, export and explain work on them as they are."""
+    weights = load_pretrained(source)
+    name = model_name or weights.model_name
+    if name is None:
+        raise UserInputError(f"cannot tell which network {weights.source} is; it fits no registered model")
+    num_classes = weights.num_classes
+    if num_classes is None or weights.classes is None or len(weights.classes) != num_classes:
+        raise UserInputError(
+            f"{weights.source} has no class names for its {num_classes} outputs; fine-tune it on your classes first"
+        )
+    options = {**weights.model_options, "num_classes": num_classes}
+    model = create_model(name, **options)
+    load_into(model, weights, name)
+    channels = int(weights.state_dict["conv1.weight"].shape[1])
+    checkpoint = {
+        "model_name": name,
+        "model_options": options,
+        "classes": weights.classes,
+        "preprocess": {
+            "normalize": "channel",
+            "mean": list(weights.mean),
+            "std": list(weights.std),
+            "input_size": [channels, weights.input_size, weights.input_size],
+            "resize": weights.resize,
+        },
+        "pixel_mean": torch.zeros(channels, weights.input_size, weights.input_size),
+        "model": model.state_dict(),
+    }
+    return Trained(model.to(device).eval(), checkpoint, Path(source))
+
+
+def input_normalization(trained: Trained, device: torch.device) -> Normalization:
+    """The map from uint8 pixels to the float input the model was trained on, as training applied it."""
+    preprocess = trained.checkpoint["preprocess"]
+    return normalization(
+        preprocess["normalize"],
+        tuple(preprocess["mean"]),
+        tuple(preprocess["std"]),
+        trained.checkpoint["pixel_mean"],
+        tuple(preprocess["input_size"]),
+        device,
+    )
+
+
+def expand_image_paths(inputs: Sequence[str]) -> list[Path]:
+    """Files, folders (searched recursively) and glob patterns, in a stable order."""
+    found: list[Path] = []
+    for text in inputs:
+        path = Path(text)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        elif path.is_file():
+            found.append(path)
+        else:
+            # glob.glob, not Path.glob: it takes absolute patterns too ("/data/*.jpg"), and ** with recursive.
+            matches = sorted(map(Path, glob.glob(text, recursive=True))) if any(ch in text for ch in "*?[") else []
+            if not matches:
+                raise UserInputError(f"{text} is not an image file, a folder or a pattern that matches files")
+            found += [p for p in matches if p.is_file()]
+    if not found:
+        raise UserInputError(f"no images found in {', '.join(inputs)}")
+    return found
+
+
+def decode_image(path: Path, channels: int, height: int, width: int, resize: int | None = None) -> torch.Tensor:
+    """One image as uint8 C x H x W: converted to the model's channels, shorter side resized, centre-cropped.
+
+    `resize` (models trained on streamed folders): the training's centre view, shorter side to `resize` first.
+    """
+    if resize is not None:
+        try:
+            return CenterView(resize, height)(str(path))
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+            raise UserInputError(f"cannot read image {path}: {error}") from None
+    try:
+        with Image.open(path) as opened:
+            image = opened.convert("L" if channels == 1 else "RGB")
+            scale = max(height / image.height, width / image.width)
+            if (image.height, image.width) != (height, width):
+                size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+                image = image.resize(size, Image.Resampling.BILINEAR)
+                left, top = (image.width - width) // 2, (image.height - height) // 2
+                image = image.crop((left, top, left + width, top + height))
+            data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise UserInputError(f"cannot read image {path}: {error}") from None
+    return data.view(height, width, channels).permute(2, 0, 1).contiguous()
+
+
+def predict(
+    trained: Trained, paths: Iterable[Path], *, topk: int, batch_size: int = 64, compile: bool = False
+) -> list[dict[str, Any]]:
+    channels, height, width = trained.checkpoint["preprocess"]["input_size"]
+    resize = trained.checkpoint["preprocess"].get("resize")
+    device = next(trained.model.parameters()).device
+    classes = trained.classes
+    normalize = input_normalization(trained, device)
+    model = optimize_for_inference(trained.model, compile=compile)  # BN folded, bf16 where native, channels_last
+    k = min(topk, len(classes))
+    rows: list[dict[str, Any]] = []
+    paths = list(paths)
+    for start in range(0, len(paths), batch_size):
+        chunk = paths[start : start + batch_size]
+        images = torch.stack([decode_image(p, channels, height, width, resize) for p in chunk]).to(device)
+        with torch.inference_mode():
+            probabilities = model(normalize(images)).softmax(dim=1)
+        top = probabilities.topk(k, dim=1)
+        for path, scores, indices in zip(chunk, top.values.tolist(), top.indices.tolist(), strict=True):
+            rows.append(
+                {
+                    "path": str(path),
+                    "top": [{"class": classes[i], "probability": s} for s, i in zip(scores, indices, strict=True)],
+                }
+            )
+    return rows
+
+
+def format_predictions(rows: list[dict[str, Any]], style: str) -> str:
+    """text: `path: class 97.1%, ...`; json: one JSON object a line; csv: path, then class_i and probability_i."""
+    if style == "json":
+        return "".join(json.dumps(row) + "\n" for row in rows)
+    if style == "csv":
+        buffer = io.StringIO()
+        k = max((len(row["top"]) for row in rows), default=1)
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["path"] + [f"{name}_{i}" for i in range(1, k + 1) for name in ("class", "probability")])
+        for row in rows:
+            writer.writerow([row["path"]] + [v for t in row["top"] for v in (t["class"], f"{t['probability']:.6f}")])
+        return buffer.getvalue()
+    lines = [
+        f"{row['path']}: " + ", ".join(f"{t['class']} {100 * t['probability']:.1f}%" for t in row["top"])
+        for row in rows
+    ]
+    return "".join(line + "\n" for line in lines)

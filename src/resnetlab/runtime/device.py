@@ -1,0 +1,94 @@
+"""Where and in which precision a run computes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+from resnetlab.config import Device, Precision
+from resnetlab.errors import UserInputError
+
+
+def resolve_device(name: Device) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserInputError("runtime.device=cuda but no CUDA device is available; use --device cpu or auto")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def fast_bf16(device: torch.device) -> bool:
+    """Whether bf16 arithmetic runs natively here (and so faster than fp32), not merely emulated."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    capability = torch._C._cpu._get_cpu_capability()
+    return bool(capability.get("amx_bf16") or capability.get("avx512_bf16"))
+
+
+def resolve_precision(device: torch.device, precision: Precision) -> Precision:
+    if precision == "auto":
+        return "bf16" if fast_bf16(device) else "fp32"
+    return precision
+
+
+def bf16_supported(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    # Any x86 CPU runs bf16 through oneDNN; it is fast only with AMX or AVX512-BF16, which the benchmarks measure.
+    return device.type == "cpu"
+
+
+def check_precision(device: torch.device, precision: Precision) -> Precision:
+    """`precision` resolved for `device`; a clear error where the device cannot compute in it."""
+    precision = resolve_precision(device, precision)
+    if precision == "bf16" and not bf16_supported(device):
+        raise UserInputError(f"bf16 is not supported on {device}; use --precision fp32")
+    if precision == "fp16" and device.type != "cuda":
+        raise UserInputError(f"fp16 needs a CUDA device, not {device}; use --precision bf16 or fp32")
+    return precision
+
+
+def autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager[Any]:
+    """bf16 or fp16 autocast for the forward pass; fp32 otherwise (only fp16 needs a gradient scaler)."""
+    precision = check_precision(device, precision)
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    if precision == "fp16":
+        return torch.autocast(device_type="cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+def grad_scaler(device: torch.device, precision: Precision) -> torch.amp.GradScaler:
+    """Loss scaling for fp16, whose narrow exponent range underflows small gradients; a no-op otherwise."""
+    return torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+
+
+@contextlib.contextmanager
+def deterministic_mode(enabled: bool) -> Iterator[None]:
+    """Deterministic kernels for the duration of a run, then the process's previous settings again (a library call
+    must not leave every later computation in the caller's process slower)."""
+    if not enabled:
+        yield
+        return
+    previous = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.benchmark,
+    )
+    # cuBLAS needs a fixed workspace to be deterministic; it must be set before CUDA starts.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    # warn_only: a CUDA op without a deterministic kernel (e.g. adaptive average pooling's backward) warns instead
+    # of stopping the run; on the CPU every op ResNets use is deterministic.
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
+        torch.backends.cudnn.benchmark = previous[2]
