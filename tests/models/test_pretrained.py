@@ -144,7 +144,7 @@ def test_older_state_dicts_without_bn_step_counters_load(tmp_path: Path) -> None
 
 
 def test_a_runs_safetensors_file_brings_its_classes_and_preprocessing(tmp_path: Path) -> None:
-    from resnetlab.engine.checkpoint import export_weights
+    from resnetlab.runs.checkpoint import export_weights
 
     model = create_model("cifar_resnet20", num_classes=2)
     record = {
