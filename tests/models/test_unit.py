@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,6 +11,7 @@ from torch import nn
 
 from resnetlab import create_model
 from resnetlab.models import ResidualUnit, ResNet
+from resnetlab.models.unit_orders import UNIT_ORDERS
 
 
 def _eval_model(name: str, **options: object) -> ResNet:
@@ -201,3 +204,11 @@ def test_units_never_modify_their_input_in_place() -> None:
         with torch.no_grad():
             unit(x)
         assert torch.equal(x, before), order
+
+
+def test_an_ordering_the_forward_cannot_run_fails_when_the_unit_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    """forward runs BN then ReLU between two convs; a table row saying otherwise must not build a different net."""
+    swapped = dataclasses.replace(UNIT_ORDERS["original"], around_conv=("conv", "relu", "bn"))
+    monkeypatch.setitem(UNIT_ORDERS, "original", swapped)
+    with pytest.raises(ValueError, match="does not fit the conv-BN-ReLU chain"):
+        create_model("cifar_resnet20")

@@ -1,6 +1,8 @@
 """One residual unit for every network of [R1] and [R2]: basic or bottleneck, any ordering, any shortcut."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: TorchScript reads the `Final[bool]` flags below from the class's
+# annotations and does not recognise them as strings.
+from typing import Final
 
 import torch
 import torch.nn.functional as F
@@ -8,14 +10,29 @@ from torch import nn
 
 from resnetlab.models.shortcuts import make_shortcut
 from resnetlab.models.spec import ResNetSpec
-from resnetlab.models.unit_orders import UNIT_ORDERS
+from resnetlab.models.unit_orders import UNIT_ORDERS, OrderSpec
 
 
 class ResidualUnit(nn.Module):
     """conv{i} / bn{i} / downsample carry torchvision's names, so its checkpoints load unchanged.
 
     With `spec.residual=False` the same unit is a plain block ([R1] Fig. 3 middle): no shortcut, no addition.
+
+    Every ordering of [R2] Fig. 4 is one window of the same chain conv-BN-ReLU-conv-BN-ReLU-...: the orderings differ
+    only in what comes before the first conv and around the addition. So `forward` is that chain written out, and the
+    unit's row of `UNIT_ORDERS` sets the flags below once, when the unit is built.
     """
+
+    # Final: TorchScript compiles only the branches a unit takes, so a layer it lacks (conv3 of a basic unit, bn1 of
+    # a unit whose pre-activation the stem does) is never looked up; tracing (fx, export, compile) reads plain bools.
+    bottleneck: Final[bool]
+    residual: Final[bool]
+    activates_input: Final[bool]  # ReLU or BN-ReLU before conv1: Fig. 4(d)(e)
+    bn_before_conv: Final[bool]  # each BN normalises its conv's input: Fig. 4(e)
+    bn_before_add: Final[bool]  # the last conv's BN comes before the addition: Fig. 4(a)(c)(d)
+    relu_before_add: Final[bool]  # Fig. 4(c)
+    bn_after_add: Final[bool]  # Fig. 4(b)
+    relu_after_add: Final[bool]  # Fig. 4(a)(b)
 
     def __init__(
         self,
@@ -28,7 +45,7 @@ class ResidualUnit(nn.Module):
         stem_pre_activated: bool = False,
     ) -> None:
         super().__init__()
-        self.order = UNIT_ORDERS[spec.unit_order]
+        self.order = UNIT_ORDERS[spec.unit_order]  # for code that inspects units; forward reads the flags below
         self.residual = spec.residual
         self.mapping = spec.shortcut_mapping
         self.shortcut_scale = spec.shortcut_scale
@@ -37,14 +54,28 @@ class ResidualUnit(nn.Module):
         # [R2] appendix: the first unit after the stem takes the stem's activation instead of its own.
         self.skip_pre_activation = stem_pre_activated and bool(self.order.pre_activation)
 
+        pre, before_add, after_add = _chain_parts(spec.unit_order, self.order)
+        self.bn_before_conv = "bn" in pre
+        self.activates_input = bool(pre) and not self.skip_pre_activation
+        self.bn_before_add = "bn" in before_add
+        self.relu_before_add = "relu" in before_add
+        self.bn_after_add = "bn" in after_add
+        self.relu_after_add = "relu" in after_add
+
         convs = _branch_convs(spec, in_chs, out_chs, inner_chs, stride)
         self.num_convs = len(convs)
-        for index, (conv_in, conv_out, kernel, conv_stride, groups) in enumerate(convs, start=1):
-            conv = nn.Conv2d(conv_in, conv_out, kernel, conv_stride, padding=kernel // 2, groups=groups, bias=False)
-            setattr(self, f"conv{index}", conv)
-            if index == 1 and self.skip_pre_activation and self.order.bn_before_conv:
-                continue  # this BN lives in the stem
-            setattr(self, f"bn{index}", nn.BatchNorm2d(conv_in if self.order.bn_before_conv else conv_out))
+        self.bottleneck = self.num_convs == 3
+        # Full pre-activation normalises a conv's input, the other orderings its output.
+        bn_chs = [conv_in if self.bn_before_conv else conv_out for conv_in, conv_out, *_ in convs]
+        # Named attributes, not a ModuleList: the state-dict keys stay torchvision's conv1, bn1, conv2, ...
+        self.conv1 = _conv(*convs[0])
+        if not (self.skip_pre_activation and self.bn_before_conv):  # otherwise this BN lives in the stem
+            self.bn1 = nn.BatchNorm2d(bn_chs[0])
+        self.conv2 = _conv(*convs[1])
+        self.bn2 = nn.BatchNorm2d(bn_chs[1])
+        if self.bottleneck:
+            self.conv3 = _conv(*convs[2])
+            self.bn3 = nn.BatchNorm2d(bn_chs[2])
 
         self.downsample: nn.Module | None = None
         self.gate: nn.Conv2d | None = None
@@ -57,39 +88,46 @@ class ResidualUnit(nn.Module):
             option=spec.shortcut,
             mapping=spec.shortcut_mapping,
             # A pre-activated unit's sum is normalised by the next unit's BN, so its projection has none.
-            projection_bn=not self.order.bn_before_conv,
+            projection_bn=not self.bn_before_conv,
         )
         if spec.shortcut_mapping in ("exclusive_gating", "shortcut_gating"):
             # [R2] Eq. (5): g(x) = sigmoid(W_g x + b_g), a 1x1 conv whose bias b_g sets how open the gate starts.
             self.gate = nn.Conv2d(in_chs, out_chs, 1, stride, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pre_ops = self.order.pre_activation
-        activated = x if self.skip_pre_activation else self._run(pre_ops, x, 1, fresh=False)
+        out = self._pre_activate(x) if self.activates_input else x
         # [R2] Sec. 4.1: a projection or padded shortcut shares the unit's pre-activation; an identity keeps x.
-        shortcut_input = x if self.downsample is None else activated
+        shortcut_input = x if self.downsample is None else out
 
-        out = activated
-        for index in range(1, self.num_convs + 1):
-            ops = self.order.around_last_conv if index == self.num_convs else self.order.around_conv
-            if index == 1:
-                ops = ops[len(pre_ops) :]
-            out = self._run(ops, out, index, fresh=out is not x)
+        # Between two convs every ordering has BN then ReLU: the earlier conv's BN, or with full pre-activation the
+        # later conv's, which normalises that conv's input. ReLU works in place only on tensors this unit made.
+        out = self.conv1(out)
+        out = F.relu(self.bn2(out) if self.bn_before_conv else self.bn1(out), inplace=True)
+        out = self.conv2(out)
+        if self.bottleneck:  # [R1] Fig. 5 right: 1x1, 3x3, 1x1
+            out = F.relu(self.bn3(out) if self.bn_before_conv else self.bn2(out), inplace=True)
+            out = self.conv3(out)
+
+        if self.bn_before_add:
+            out = self._last_bn(out)
+        if self.relu_before_add:
+            out = F.relu(out, inplace=True)
         if self.residual:
             out = self._add_shortcut(out, shortcut_input)
-        return self._run(self.order.after_add, out, self.num_convs, fresh=True)
+        if self.bn_after_add:
+            out = self._last_bn(out)
+        if self.relu_after_add:
+            out = F.relu(out, inplace=True)
+        return out
 
-    def _run(self, ops: tuple[str, ...], x: torch.Tensor, index: int, *, fresh: bool) -> torch.Tensor:
-        """Apply `ops`; ReLU works in place only on tensors this unit made (never on its input)."""
-        for op in ops:
-            if op == "conv":
-                x = getattr(self, f"conv{index}")(x)
-            elif op == "bn":
-                x = getattr(self, f"bn{index}")(x)
-            else:
-                x = F.relu(x, inplace=fresh)
-            fresh = True
-        return x
+    def _pre_activate(self, x: torch.Tensor) -> torch.Tensor:
+        """[R2] Fig. 4(d)(e): ReLU, or BN then ReLU, before conv1 (never in place on the unit's input)."""
+        if self.bn_before_conv:
+            return F.relu(self.bn1(x), inplace=True)
+        return F.relu(x)
+
+    def _last_bn(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn3(x) if self.bottleneck else self.bn2(x)
 
     def _add_shortcut(self, residual: torch.Tensor, shortcut_input: torch.Tensor) -> torch.Tensor:
         shortcut = shortcut_input if self.downsample is None else self.downsample(shortcut_input)
@@ -116,13 +154,43 @@ class ResidualUnit(nn.Module):
         return shortcut * self.shortcut_keep
 
     def zero_init_last(self) -> None:
-        """Start the residual branch at zero so the unit begins as its shortcut (Goyal et al. 2017; torchvision)."""
-        last = self.num_convs
-        last_ops = self.order.around_last_conv
-        if "bn" in last_ops and last_ops.index("bn") > last_ops.index("conv"):
-            nn.init.zeros_(getattr(self, f"bn{last}").weight)
-        else:
-            nn.init.zeros_(getattr(self, f"conv{last}").weight)
+        """Start the residual branch at zero so the unit begins as its shortcut (Goyal et al. 2017; torchvision).
+
+        Zeroing the last BN's scale does it only where that BN comes right after the last conv, before the addition.
+        """
+        last_conv, last_bn = (self.conv3, self.bn3) if self.bottleneck else (self.conv2, self.bn2)
+        nn.init.zeros_(last_bn.weight if self.bn_before_add else last_conv.weight)
+
+
+def _chain_parts(name: str, order: OrderSpec) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(ops before conv1, ops after the last conv before the addition, ops after it) of one row of `UNIT_ORDERS`.
+
+    `ResidualUnit.forward` runs BN-ReLU between convs; a row that does not fit that chain fails here, when the first
+    unit is built, instead of running a different network than its row describes.
+    """
+    pre = order.pre_activation
+    conv = len(pre)
+    inner_post = order.around_conv[conv + 1 :]
+    last_pre, before_add = order.around_last_conv[:conv], order.around_last_conv[conv + 1 :]
+    last_bn_count = ("bn" in pre) + ("bn" in before_add) + ("bn" in order.after_add)
+    fits = (
+        inner_post + pre == ("bn", "relu")
+        and last_pre == pre
+        and order.around_last_conv[conv] == "conv"
+        and before_add in _BN_RELU_PARTS
+        and order.after_add in _BN_RELU_PARTS
+        and last_bn_count == 1
+    )
+    if not fits:
+        raise ValueError(f"unit order {name!r} does not fit the conv-BN-ReLU chain of ResidualUnit.forward: {order}")
+    return pre, before_add, order.after_add
+
+
+_BN_RELU_PARTS = ((), ("bn",), ("relu",), ("bn", "relu"))
+
+
+def _conv(conv_in: int, conv_out: int, kernel: int, stride: int, groups: int) -> nn.Conv2d:
+    return nn.Conv2d(conv_in, conv_out, kernel, stride, padding=kernel // 2, groups=groups, bias=False)
 
 
 def _branch_convs(
