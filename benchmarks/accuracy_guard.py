@@ -13,11 +13,11 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.harness import common_arguments, machine
-from resnetlab.config import load_config
+from resnetlab.config import load_config, load_recipe
 from resnetlab.data import guess_dataset
 from resnetlab.train.loop import train
 
-RECIPE = Path(__file__).resolve().parent.parent / "configs" / "cifar10" / "resnet20_fast.yaml"
+RECIPE = "cifar10/resnet20_fast"  # a shipped recipe (`resnetlab recipes`)
 VARIANTS = {
     "reference (fp32, NCHW)": ["runtime.precision=fp32", "runtime.channels_last=false"],
     "fast path (defaults)": ["runtime.precision=auto", "runtime.channels_last=true"],
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 data = [f"data.path={args.data}", f"data.dataset={guess_dataset(args.data)}"]
                 overrides = [*data, f"schedule.length={args.epochs}", f"runtime.seed={args.seed}"]
-                config = load_config(RECIPE, [*overrides, *settings, f"runtime.out_dir={scratch}"])
+                config = load_recipe(RECIPE, [*overrides, *settings, f"runtime.out_dir={scratch}"])
             result = train(config, show_progress=False)
             records = [json.loads(line) for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
             epochs = [r for r in records if r["kind"] == "epoch"]

@@ -24,11 +24,11 @@ from torchvision.transforms import v2
 
 from benchmarks.harness import common_arguments, machine
 from resnetlab import create_model
-from resnetlab.config import load_config
+from resnetlab.config import load_recipe
 from resnetlab.data import guess_dataset
 from resnetlab.train.loop import train
 
-RECIPE = Path(__file__).resolve().parent.parent / "configs" / "cifar10" / "resnet20_fast.yaml"
+RECIPE = "cifar10/resnet20_fast"  # a shipped recipe (`resnetlab recipes`)
 # The usual CIFAR-10 channel statistics a user copies into a plain script.
 MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
@@ -76,7 +76,7 @@ def fast_epoch(root: Path, steps: int | None, batch: int, scratch: Path, compile
         "runtime.log_every=1000000",
     ]
     overrides += ["schedule.unit=iteration", f"schedule.length={steps}"] if steps else ["schedule.length=1"]
-    result = train(load_config(RECIPE, overrides), show_progress=False)
+    result = train(load_recipe(RECIPE, overrides), show_progress=False)
     records = [json.loads(line) for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
     epoch = next(r for r in records if r["kind"] == "epoch")
     return epoch["seconds"], epoch["data_wait_share"], result.iterations

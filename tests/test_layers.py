@@ -93,3 +93,22 @@ def test_no_module_imports_itself_back() -> None:
         if module not in state:
             visit(module, [module])
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+MAX_MODULES = 12  # per folder, not counting __init__.py: a folder a reader can take in at a glance
+MAX_LINES = 400  # per module: a file a reader can read whole
+
+
+def test_folders_and_modules_stay_small() -> None:
+    crowded = {
+        folder.name: count
+        for folder in [PACKAGE, *(p for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists())]
+        if (count := len([m for m in folder.glob("*.py") if m.name != "__init__.py"])) > MAX_MODULES
+    }
+    long = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in PACKAGE.rglob("*.py")
+        if (lines := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert not crowded, f"folders over {MAX_MODULES} modules: {crowded}"
+    assert not long, f"modules over {MAX_LINES} lines: {long}"

@@ -1,4 +1,4 @@
-"""`resnetlab models` and `summary`."""
+"""`resnetlab models`, `summary` and `recipes`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from resnetlab import list_models
 from resnetlab.cli import main
+from resnetlab.config import recipe_names, recipe_summary
 
 
 def test_models_lists_every_network_with_params_and_macs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -59,3 +60,27 @@ def test_a_wrong_model_option_is_one_line(option: str, message: str, capsys: pyt
     assert main(["summary", "cifar_resnet20", "--option", option]) == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_recipes_lists_every_shipped_recipe_with_what_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["recipes"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["recipe", "description"] and set(lines[1]) == {"-", " "}
+    rows = {line.split()[0]: line.split(maxsplit=1)[1] for line in lines[2:]}
+    assert list(rows) == recipe_names()
+    assert rows["cifar10/resnet20"] == recipe_summary("cifar10/resnet20")
+    assert rows["cifar10/resnet20"].startswith("[R1] Sec. 4.2: ResNet-20")
+
+
+def test_recipes_markdown_table_with_a_pattern(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["recipes", "imagenet/*", "--format", "markdown"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| recipe") and lines[1].startswith("| ---")
+    assert len(lines) == 3 and lines[2].startswith("| imagenet/resnet50 | [R1] Sec. 3.4")
+
+
+def test_recipes_matching_nothing_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["recipes", "mnist/*"]) == 2
+    assert capsys.readouterr().err == (
+        "resnetlab: error: no recipe matches 'mnist/*'; run `resnetlab recipes` to see all names\n"
+    )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
+from typing import get_args
 
 import pytest
 
-from resnetlab.cli import catalog, main
+from resnetlab.cli import build_parser, catalog, main
+from resnetlab.config import Dataset, Device, EvalView, Precision
+from resnetlab.experiments import Budget
+from resnetlab.inference.evaluate_run import EvalPrecision
 
 
 @pytest.mark.parametrize(
@@ -57,3 +62,22 @@ def test_a_process_whose_partner_died_says_so_in_one_line(
     monkeypatch.setattr(catalog, "_run_models", bug)
     with pytest.raises(RuntimeError, match="mat1 and mat2"):
         main(["models"])
+
+
+def test_choices_that_mirror_a_config_type_are_that_type() -> None:
+    """--device, --precision, --dataset, --view and --budget accept exactly what the config (or the call) does."""
+    expected = {
+        ("train", "--dataset"): get_args(Dataset),
+        ("train", "--device"): get_args(Device),
+        ("train", "--precision"): get_args(Precision),
+        ("finetune", "--device"): get_args(Device),
+        ("eval", "--view"): get_args(EvalView),
+        ("eval", "--precision"): get_args(EvalPrecision),
+        ("predict", "--device"): get_args(Device),
+        ("embed", "--device"): get_args(Device),
+        ("experiment", "--budget"): get_args(Budget),
+    }
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for (command, flag), values in expected.items():
+        action = next(a for a in commands[command]._actions if flag in a.option_strings)
+        assert tuple(action.choices) == values, (command, flag)

@@ -12,6 +12,9 @@ import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
 
+from resnetlab.cli import main, training
+from resnetlab.config import TrainConfig, load_recipe
+
 
 def _run(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -87,6 +90,7 @@ def test_predict_files_and_folders_with_class_names(trained_run: Path, tmp_path:
         (["train", "--batch-size", "0"], "--batch-size: must be a whole number >= 1"),
         (["train", "--data", "/nonexistent/images"], "/nonexistent/images"),
         (["train", "no-such-config.yaml"], "config file no-such-config.yaml does not exist"),
+        (["train", "cifar10/resnet21"], "no file and no shipped recipe named 'cifar10/resnet21' (did you mean"),
         (["train", "--resume", "/nonexistent/run"], "is not a resumable run directory"),
         (["train", "--set", "data.augment=imagenet"], "data.augment=imagenet crops from original images"),
         (["train", "--set", "data.scale_range=[100,50]"], "data.scale_range must be [low, high]"),
@@ -136,3 +140,20 @@ def test_eval_in_fp16_without_cuda_is_one_line(trained_run: Path) -> None:
     assert result.returncode == 2
     assert "fp16 needs a CUDA device, not cpu; use --precision bf16 or fp32" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_train_runs_a_shipped_recipe_by_name_with_the_flags_on_top(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trained: list[TrainConfig] = []
+
+    def record(config: TrainConfig, **_: object) -> object:
+        trained.append(config)
+        raise KeyboardInterrupt  # stands in for the run: the config is what this test is about
+
+    monkeypatch.setattr(training, "train", record)
+    monkeypatch.chdir(tmp_path)  # no file of that name here: the name is the shipped recipe's
+    assert main(["train", "cifar10/resnet20_fast", "--epochs", "2", "--set", "optim.lr=0.1"]) == 130
+    assert trained == [
+        load_recipe("cifar10/resnet20_fast", ["schedule.unit=epoch", "schedule.length=2", "optim.lr=0.1"])
+    ]

@@ -1,12 +1,13 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
 import yaml
 
-from resnetlab.config import load_config
+from resnetlab.config import load_recipe
 from resnetlab.errors import UserInputError
-from resnetlab.experiments import depth
-from resnetlab.experiments.budget import QUICK_WARMUP_ITERATIONS, iterations, recipe, warm_up
+from resnetlab.experiments import BUDGETS, depth
+from resnetlab.experiments.budget import QUICK_WARMUP_ITERATIONS, RECIPES, Budget, iterations, recipe, warm_up
 from resnetlab.experiments.runner import PlannedRun, run_experiment
 from resnetlab.experiments.summary import Context
 from resnetlab.train.schedule import learning_rate
@@ -21,13 +22,13 @@ def _cifar_like_folder(root: Path) -> Path:
 
 def test_the_quick_budget_ramps_the_lr_up_over_its_first_iterations(tmp_path: Path) -> None:
     data = _cifar_like_folder(tmp_path / "cifar")
-    config = load_config(None, recipe("quick", str(data)))
+    config = recipe("quick", str(data))
     rates = [learning_rate(config.schedule, config.optim.lr, i, 1) for i in range(QUICK_WARMUP_ITERATIONS + 1)]
     assert rates[0] == pytest.approx(config.optim.lr / QUICK_WARMUP_ITERATIONS)
     assert rates == sorted(rates)
     assert rates[-1] == config.optim.lr == 0.1
     # The paper's recipe starts at its LR: [R1] Sec. 4.2 warms up only ResNet-110 (and only at 0.01).
-    paper = load_config(None, recipe("paper", str(data)))
+    paper = recipe("paper", str(data))
     assert learning_rate(paper.schedule, paper.optim.lr, 0, 1) == 0.1
 
 
@@ -38,8 +39,30 @@ def test_the_quick_and_paper_budgets_need_cifar(tmp_path: Path) -> None:
         recipe("paper", str(tmp_path / "missing"))
 
 
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_a_budget_is_its_shipped_recipe_with_its_own_length_and_data(budget: Budget, tmp_path: Path) -> None:
+    data = None if budget == "smoke" else _cifar_like_folder(tmp_path / "cifar")
+    config = recipe(budget, None if data is None else str(data))
+    start = load_recipe(RECIPES[budget])
+    assert config.model == start.model and config.optim == start.optim
+    assert config.schedule.length == iterations(budget)
+    steps = [m * iterations(budget) // start.schedule.length for m in start.schedule.milestones]
+    assert config.schedule.milestones == steps  # the LR steps at the recipe's fractions of the run
+    if data is None:
+        assert (config.data.dataset, config.data.path) == ("digits", None)
+    else:
+        assert config.data == dataclasses.replace(start.data, path=str(data.resolve()), dataset="folder")
+
+
+def test_a_length_moves_the_lr_steps_with_it(tmp_path: Path) -> None:
+    data = str(_cifar_like_folder(tmp_path / "cifar"))
+    assert recipe("quick", data, length=3000).schedule.milestones == [1500, 2250]
+    assert recipe("paper", data).schedule.milestones == [32000, 48000]  # [R1] Sec. 4.2, as the recipe says
+    assert recipe("standard", data, length=391).schedule.length == 391
+
+
 def test_the_standard_budget_is_one_cycle_to_zero_with_nesterov(tmp_path: Path) -> None:
-    config = load_config(None, recipe("standard", str(_cifar_like_folder(tmp_path / "cifar"))))
+    config = recipe("standard", str(_cifar_like_folder(tmp_path / "cifar")))
     length = iterations("standard")
     assert config.schedule.length == length == 12 * 391 and config.schedule.unit == "iteration"
     assert config.optim.nesterov and config.optim.weight_decay == 0.0005 and config.data.normalize == "pixel_mean"

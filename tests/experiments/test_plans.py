@@ -5,12 +5,13 @@ config differs from the plan's (runner._check_same_run). A refactor that changes
 value, a default, a model name, an override) therefore breaks the resumption of every experiment run already under
 way, and changes what a new run trains. This test fails on any such change.
 
-The fixture, plans.json, holds per budget the recipe's config (`load_config(None, recipe(budget, data))`, as a flat
-mapping "section.field" -> value) and, per experiment, each planned run's label, model, group and depth, with the keys
-in which each seed's config differs from that budget's recipe. Together they pin every value of every config exactly
-(the test compares the whole config, every key). Configs are taken as the plan builds them, before
-`resolved_config`: precision "auto" and the device stay as written, so the fixture holds on any machine. The data
-folder is a class-per-folder tree made for the test; its absolute path is written "<data>".
+The fixture, plans.json, holds per budget the recipe's config (`recipe(budget, data)`, as a flat mapping
+"section.field" -> value) and, per experiment, each planned run's label, model, group and depth, with the keys in which
+each seed's config differs from that budget's recipe. Together they pin every value of every config exactly (the test
+compares the whole config, every key). Each run's config comes from the runner's own `run_config`, as in
+`run_experiment`. Configs are taken as the plan builds them, before `resolved_config`: precision "auto" and the device
+stay as written, so the fixture holds on any machine. The data folder is a class-per-folder tree made for the test;
+its absolute path is written "<data>".
 
 Regenerate the fixture only on purpose (a deliberate change of a plan, knowing that runs under way cannot resume):
 
@@ -31,10 +32,10 @@ from typing import Any
 
 import pytest
 
-from resnetlab.config import config_to_dict, load_config
+from resnetlab.config import TrainConfig, config_to_dict
 from resnetlab.experiments import BUDGETS, EXPERIMENTS
 from resnetlab.experiments.budget import Budget, recipe
-from resnetlab.experiments.runner import PlannedRun
+from resnetlab.experiments.runner import PlannedRun, run_config
 
 FIXTURE = Path(__file__).with_name("plans.json")
 DATA = "<data>"
@@ -64,16 +65,15 @@ def _data_for(budget: Budget, folder: Path) -> str | None:
     return None if budget == "smoke" else str(folder)
 
 
-def _run_config(shared: list[str], run: PlannedRun, seed: int, data: str | None) -> dict[str, Any]:
+def _run_config(shared: TrainConfig, run: PlannedRun, seed: int, data: str | None) -> dict[str, Any]:
     """The config exactly as runner.run_experiment builds it for this run and seed."""
-    config = load_config(None, [*shared, f"model.name={run.model}", f"runtime.seed={seed}", *run.overrides])
-    return _flat(config_to_dict(config), data)
+    return _flat(config_to_dict(run_config(shared, run, seed)), data)
 
 
 def _recipe_config(budget: Budget, folder: Path) -> dict[str, Any]:
     data = _data_for(budget, folder)
     resolved = str(Path(data).resolve()) if data is not None else None
-    return _flat(config_to_dict(load_config(None, recipe(budget, data))), resolved)
+    return _flat(config_to_dict(recipe(budget, data)), resolved)
 
 
 def _runs(name: str, budget: Budget, folder: Path, base: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -10,32 +11,28 @@ from resnetlab.inference.embed import embed, save_features
 from resnetlab.inference.explain import explain
 from resnetlab.inference.predict import Trained, decode_image, input_normalization
 from resnetlab.models import create_model
+from resnetlab.models.record import ModelRecord, Preprocess
 from tests.data.fakes import write_photos
 
 
 @pytest.fixture
 def trained() -> Trained:
     torch.manual_seed(0)
-    checkpoint = {
-        "model_name": "cifar_resnet20",
-        "classes": ["cat", "dog", "horse"],
-        "preprocess": {
-            "normalize": "channel",
-            "mean": [0.5, 0.5, 0.5],
-            "std": [0.25, 0.25, 0.25],
-            "input_size": [3, 32, 32],
-            "resize": None,
-        },
-        "pixel_mean": torch.zeros(3, 32, 32),
-    }
-    return Trained(create_model("cifar_resnet20", num_classes=3).eval(), checkpoint, Path("model.pt"))
+    record = ModelRecord(
+        model_name="cifar_resnet20",
+        model_options={"num_classes": 3},
+        classes=("cat", "dog", "horse"),
+        preprocess=Preprocess("channel", mean=(0.5,) * 3, std=(0.25,) * 3, input_size=(3, 32, 32)),
+    )
+    return Trained(create_model("cifar_resnet20", num_classes=3).eval(), record, Path("model.pt"))
 
 
 @pytest.mark.parametrize("resize", [None, 40])
 def test_explain_writes_a_png_of_the_images_size_with_a_heatmap_that_varies(
     trained: Trained, tmp_path: Path, resize: int | None
 ) -> None:
-    trained.checkpoint["preprocess"]["resize"] = resize  # both decodes: cover-and-crop, and shorter side first
+    preprocess = dataclasses.replace(trained.record.preprocess, resize=resize)  # cover-and-crop, shorter side first
+    trained = dataclasses.replace(trained, record=dataclasses.replace(trained.record, preprocess=preprocess))
     (photo,) = sorted(write_photos(tmp_path / "photos", classes=1, per_class=1).rglob("*.jpg"))
     with Image.open(photo) as image:
         size = image.size

@@ -11,6 +11,7 @@ from resnetlab.errors import UserInputError
 from resnetlab.inference.export import export_model, read_metadata
 from resnetlab.inference.predict import Trained, open_pretrained
 from resnetlab.models import create_model
+from resnetlab.models.record import ModelRecord, Preprocess
 from tests.data.fakes import write_photos
 
 
@@ -27,23 +28,17 @@ def resnet50(tmp_path_factory: pytest.TempPathFactory) -> Trained:
 def cifar_resnet20() -> Trained:
     torch.manual_seed(0)
     model = create_model("cifar_resnet20").eval()
-    checkpoint = {
-        "model_name": "cifar_resnet20",
-        "classes": [f"class {i}" for i in range(10)],
-        "preprocess": {
-            "normalize": "channel",
-            "mean": [0.49, 0.48, 0.45],
-            "std": [0.25, 0.24, 0.26],
-            "input_size": [3, 32, 32],
-            "resize": None,
-        },
-        "pixel_mean": torch.zeros(3, 32, 32),
-    }
-    return Trained(model, checkpoint, Path("cifar_resnet20.pt"))
+    record = ModelRecord(
+        model_name="cifar_resnet20",
+        model_options={"num_classes": 10},
+        classes=tuple(f"class {i}" for i in range(10)),
+        preprocess=Preprocess("channel", mean=(0.49, 0.48, 0.45), std=(0.25, 0.24, 0.26), input_size=(3, 32, 32)),
+    )
+    return Trained(model, record, Path("cifar_resnet20.pt"))
 
 
 def _random_batch(size: int, trained: Trained) -> torch.Tensor:
-    _, height, width = trained.checkpoint["preprocess"]["input_size"]
+    _, height, width = trained.record.preprocess.input_size
     return torch.randn(size, 3, height, width, generator=torch.Generator().manual_seed(size))
 
 
@@ -67,8 +62,8 @@ def test_onnx_export_runs_in_onnx_runtime_at_any_batch_size(
     assert logits.shape == expected.shape and np.abs(logits - expected).max() < 1e-4
 
     metadata = read_metadata(result.path)
-    assert metadata["classes"] == trained.classes and metadata["mean"] == trained.checkpoint["preprocess"]["mean"]
-    assert metadata["input_size"] == trained.checkpoint["preprocess"]["input_size"]
+    assert metadata["classes"] == trained.classes and metadata["mean"] == list(trained.record.preprocess.mean)
+    assert metadata["input_size"] == list(trained.record.preprocess.input_size)
 
 
 @pytest.mark.parametrize("name", ["resnet50", "cifar_resnet20"])

@@ -85,5 +85,5 @@ def test_predictions_carry_class_names_and_sum_to_one(tiny_config: TrainConfig, 
 def test_a_state_dict_saved_as_pt_opens_as_pretrained_weights(tmp_path: Path) -> None:
     torch.save(torchvision.models.resnet18().state_dict(), tmp_path / "resnet18.pt")
     trained = load_trained(tmp_path / "resnet18.pt", torch.device("cpu"))
-    assert trained.checkpoint["model_name"] == "resnet18" and len(trained.classes) == 1000
-    assert trained.checkpoint["preprocess"]["input_size"] == [3, 224, 224]
+    assert trained.record.model_name == "resnet18" and len(trained.classes) == 1000
+    assert trained.record.preprocess.input_size == (3, 224, 224) and trained.record.preprocess.pixel_mean is None

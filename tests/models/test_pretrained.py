@@ -9,7 +9,8 @@ from safetensors.torch import save_file
 
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
-from resnetlab.models.pretrained import IMAGENET_MEAN, infer_model_name, load_into, load_pretrained
+from resnetlab.models.pretrained import IMAGENET_MEAN, IMAGENET_STD, infer_model_name, load_into, load_pretrained
+from resnetlab.models.record import CHECKPOINT_FORMAT, ModelRecord, Preprocess
 
 
 def _max_logit_difference(reference: torch.nn.Module, name: str, source: str) -> float:
@@ -143,17 +144,53 @@ def test_older_state_dicts_without_bn_step_counters_load(tmp_path: Path) -> None
     assert _max_logit_difference(reference, "resnet18", str(tmp_path / "old.pth")) < 1e-5
 
 
-def test_a_runs_safetensors_file_brings_its_classes_and_preprocessing(tmp_path: Path) -> None:
-    from resnetlab.runs.checkpoint import export_weights
+def _run_safetensors(folder: Path) -> Path:
+    """A run's model.safetensors, as a finished run leaves it: the weights, the model record as metadata."""
+    record = ModelRecord(
+        model_name="cifar_resnet20",
+        model_options={"num_classes": 2, "in_chans": 3},
+        classes=("cat", "dog"),
+        preprocess=Preprocess("channel", mean=(0.4,) * 3, std=(0.2,) * 3, input_size=(3, 32, 32)),
+    )
+    folder.mkdir()
+    state = create_model("cifar_resnet20", num_classes=2).state_dict()
+    save_file(state, str(folder / "model.safetensors"), metadata=record.to_metadata())
+    return folder / "model.safetensors"
 
-    model = create_model("cifar_resnet20", num_classes=2)
-    record = {
-        "model_name": "cifar_resnet20",
-        "model_options": {"num_classes": 2, "in_chans": 3},
-        "classes": ["cat", "dog"],
-        "preprocess": {"normalize": "channel", "mean": [0.4] * 3, "std": [0.2] * 3, "input_size": [3, 32, 32]},
-    }
-    export_weights(model.state_dict(), tmp_path / "model.safetensors", record)
-    weights = load_pretrained(str(tmp_path / "model.safetensors"))
-    assert (weights.model_name, weights.classes, weights.mean) == ("cifar_resnet20", ["cat", "dog"], (0.4,) * 3)
-    assert (weights.input_size, weights.resize) == (32, None)
+
+def test_a_runs_safetensors_file_brings_its_classes_and_preprocessing(tmp_path: Path) -> None:
+    path = _run_safetensors(tmp_path / "run")
+    for source in (path, path.parent):  # the file, or the finished run's directory
+        weights = load_pretrained(str(source))
+        assert (weights.model_name, weights.classes, weights.mean) == ("cifar_resnet20", ["cat", "dog"], (0.4,) * 3)
+        assert (weights.input_size, weights.resize, weights.model_options) == (32, None, {})
+
+
+def test_pretrained_weights_give_the_record_a_trained_model_has(tmp_path: Path) -> None:
+    torch.save(torchvision.models.resnet18().state_dict(), tmp_path / "r18.pth")
+    record = load_pretrained(str(tmp_path / "r18.pth")).model_record()
+    assert record.model_name == "resnet18" and len(record.classes) == 1000
+    assert record.model_options == {"num_classes": 1000, "in_chans": 3}
+    assert record.preprocess == Preprocess("channel", IMAGENET_MEAN, IMAGENET_STD, (3, 224, 224), resize=256)
+    assert ModelRecord.from_dict(record.to_dict(), "again") == record
+    assert ModelRecord.from_metadata(record.to_metadata(), "again") == record
+
+
+def test_a_resnetlab_checkpoint_or_an_unfinished_run_is_left_to_runs(tmp_path: Path) -> None:
+    """Their format (header, version, digest) is read in runs/checkpoint.py (load_weights), not here."""
+    torch.save({"format": CHECKPOINT_FORMAT, "version": 2, "payload": torch.zeros(1)}, tmp_path / "last.pt")
+    with pytest.raises(UserInputError, match=r"last\.pt is a resnetlab checkpoint, read through .*load_weights"):
+        load_pretrained(str(tmp_path / "last.pt"))
+    with pytest.raises(UserInputError, match=r"holds no model\.safetensors: it is not a finished run's directory"):
+        load_pretrained(str(tmp_path))
+
+
+def test_a_malformed_record_is_one_clear_error() -> None:
+    with pytest.raises(UserInputError, match="lacks classes, preprocess: it is not a trained model's checkpoint"):
+        ModelRecord.from_dict({"model_name": "x", "model_options": {}}, "odd.pt")
+    stored = {"model_name": "x", "model_options": {}, "classes": [], "preprocess": {"normalize": "pixel_mean"}}
+    with pytest.raises(UserInputError, match=r"odd\.pt holds a malformed model record \(no 'input_size'\)"):
+        ModelRecord.from_dict(stored, "odd.pt")
+    stored["preprocess"] = {"normalize": "pixel_mean", "mean": [0.5], "std": [1.0], "input_size": [1, 2, 2]}
+    with pytest.raises(UserInputError, match="per-pixel mean subtraction needs the pixel mean"):
+        ModelRecord.from_dict(stored, "odd.pt")

@@ -1,8 +1,10 @@
-"""`resnetlab models` and `summary`: the registry's networks, their parameters, MACs and shapes."""
+"""`resnetlab models`, `summary` and `recipes`: the registry's networks, their parameters, MACs and shapes; the
+shipped training recipes."""
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,7 +12,7 @@ import torch
 
 from resnetlab.analysis import complexity, stage_complexity
 from resnetlab.cli.arguments import Commands, UsageError, non_negative_int, positive_int
-from resnetlab.config import parse_assignment
+from resnetlab.config import parse_assignment, recipe_names, recipe_summary
 from resnetlab.models import create_model, list_models, model_entry
 from resnetlab.models.network import ResNet
 
@@ -34,6 +36,11 @@ def add_commands(commands: Commands) -> None:
     )
     summary.set_defaults(run=_run_summary)
 
+    recipes = commands.add_parser("recipes", help="list the shipped training recipes (`resnetlab train NAME` runs one)")
+    recipes.add_argument("pattern", nargs="?", default="*", help="shell-style name filter, e.g. 'cifar10/*'")
+    recipes.add_argument("--format", choices=("plain", "markdown"), default="plain", help="table style")
+    recipes.set_defaults(run=_run_recipes)
+
 
 def _run_models(args: argparse.Namespace) -> int:
     names = list_models(args.pattern)
@@ -49,6 +56,15 @@ def _run_models(args: argparse.Namespace) -> int:
             (name, f"{cost.params / 1e6:.3f}", f"{cost.macs / 1e9:.3f}", f"{height}x{width}", model_entry(name).source)
         )
     print(_format_table(header, rows, markdown=args.format == "markdown", right_aligned={1, 2}))
+    return 0
+
+
+def _run_recipes(args: argparse.Namespace) -> int:
+    names = [name for name in recipe_names() if fnmatch.fnmatchcase(name, args.pattern)]
+    if not names:
+        raise UsageError(f"no recipe matches {args.pattern!r}; run `resnetlab recipes` to see all names")
+    rows = [(name, recipe_summary(name)) for name in names]
+    print(_format_table(("recipe", "description"), rows, markdown=args.format == "markdown", right_aligned=set()))
     return 0
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import get_args
 
 import torch
 
 from resnetlab.cli.arguments import Commands, UsageError, add_compile_flag, positive_int, write_text
+from resnetlab.config import Device
 from resnetlab.inference.predict import expand_image_paths, format_predictions, load_trained, predict
 
 
@@ -22,7 +24,7 @@ def add_commands(commands: Commands) -> None:
     )
     predict.add_argument("--json", action="store_true", help="the same as --format json")
     predict.add_argument("--out", type=Path, help="write the predictions to this file instead of printing them")
-    predict.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    predict.add_argument("--device", choices=get_args(Device), default="auto")
     add_compile_flag(predict)
     predict.set_defaults(run=_run_predict)
 
@@ -31,7 +33,7 @@ def add_commands(commands: Commands) -> None:
     embed.add_argument("images", nargs="+", help="image files, folders or patterns")
     embed.add_argument("--out", type=Path, required=True, help="the .npy file (its .txt twin lists the images)")
     embed.add_argument("--stage", type=positive_int, help="a stage's average-pooled map instead of the head's input")
-    embed.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    embed.add_argument("--device", choices=get_args(Device), default="auto")
     embed.set_defaults(run=_run_embed)
 
     export = commands.add_parser("export", help="export to ONNX or TorchScript, checked against PyTorch")

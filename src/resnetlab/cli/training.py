@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import get_args
 
 from resnetlab.cli.arguments import (
     Commands,
@@ -16,9 +17,9 @@ from resnetlab.cli.arguments import (
     non_negative_int,
     positive_int,
 )
-from resnetlab.config import load_config
+from resnetlab.config import Dataset, Device, EvalView, Precision, load_config, with_overrides
 from resnetlab.data import guess_dataset
-from resnetlab.inference.evaluate_run import evaluate_checkpoint
+from resnetlab.inference.evaluate_run import EvalPrecision, evaluate_checkpoint
 from resnetlab.train.loop import TrainResult, resume, train
 
 
@@ -26,22 +27,28 @@ def add_commands(commands: Commands) -> None:
     train = commands.add_parser(
         "train",
         help="train a network (no arguments: the main job, cifar_resnet20 on the embedded digits)",
-        description="Train a network. Values come from the defaults, then CONFIG, then the flags, then --set.",
+        description="Train a network. Values come from the defaults, then RECIPE, then the flags, then --set.",
     )
-    train.add_argument("config", nargs="?", type=Path, help="a YAML recipe, e.g. configs/cifar10/resnet20.yaml")
+    train.add_argument(
+        "config",
+        nargs="?",
+        metavar="RECIPE",
+        help="a shipped recipe's name, e.g. cifar10/resnet20 (see `resnetlab recipes`), or a YAML file's path (a file "
+        "that exists wins)",
+    )
     train.add_argument("--model", help="registered model name (model.name)")
     train.add_argument("--data", help="dataset path: CIFAR pickle folder or class-per-folder tree (data.path)")
-    train.add_argument("--dataset", choices=("digits", "cifar10", "cifar100", "folder"), help="data.dataset")
+    train.add_argument("--dataset", choices=get_args(Dataset), help="data.dataset")
     length = train.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=positive_int, help="train for N epochs (schedule.unit=epoch)")
     length.add_argument("--iters", type=positive_int, help="train for N iterations (schedule.unit=iteration)")
     train.add_argument("--batch-size", type=positive_int, help="data.batch_size")
     train.add_argument("--lr", type=float, help="base learning rate (optim.lr)")
     train.add_argument("--seed", type=non_negative_int, help="runtime.seed")
-    train.add_argument("--device", choices=("auto", "cpu", "cuda"), help="runtime.device")
+    train.add_argument("--device", choices=get_args(Device), help="runtime.device")
     train.add_argument(
         "--precision",
-        choices=("auto", "fp32", "bf16", "fp16"),
+        choices=get_args(Precision),
         help="runtime.precision (auto: bf16 where native; fp16: CUDA only)",
     )
     train.add_argument("--deterministic", action="store_true", default=None, help="runtime.deterministic=true")
@@ -62,8 +69,9 @@ def add_commands(commands: Commands) -> None:
     finetune = commands.add_parser(
         "finetune",
         help="fine-tune pretrained weights on a class-per-folder image tree (a new head sized from the data)",
-        description="Fine-tune pretrained weights on a class-per-folder tree: the weights' own input size and "
-        "normalisation, a new head, the backbone at 0.1x the head's LR, a 10-epoch cosine schedule.",
+        description="Fine-tune pretrained weights on a class-per-folder tree with the shipped recipe finetune/folder: "
+        "the weights' own input size and normalisation, a new head, the backbone at 0.1x the head's LR, a 10-epoch "
+        "cosine schedule.",
     )
     finetune.add_argument("data", type=Path, help="a class-per-folder image tree (JPEG/PNG, any sizes)")
     finetune.add_argument(
@@ -77,7 +85,7 @@ def add_commands(commands: Commands) -> None:
     finetune.add_argument("--lr", type=float, help="the head's LR (default 0.01; the backbone's is 0.1x)")
     finetune.add_argument("--batch-size", type=positive_int, help="data.batch_size (default 32)")
     finetune.add_argument("--seed", type=non_negative_int, help="runtime.seed")
-    finetune.add_argument("--device", choices=("auto", "cpu", "cuda"), help="runtime.device")
+    finetune.add_argument("--device", choices=get_args(Device), help="runtime.device")
     finetune.add_argument("--out", type=Path, help="run directory (default: a new folder under runs/)")
     finetune.add_argument("--force", action="store_true", help="start over in an existing --out (the old one is kept)")
     finetune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config value")
@@ -90,13 +98,13 @@ def add_commands(commands: Commands) -> None:
     evaluate.add_argument("--per-class", action="store_true", help="also print each class's accuracy")
     evaluate.add_argument(
         "--view",
-        choices=("center", "flip", "ten_crop"),
+        choices=get_args(EvalView),
         help="evaluation view (default: the run's data.eval_view): center is [R1]'s single view; flip averages each "
         "image with its mirror; ten_crop ([R1] Sec. 3.4) needs a streamed folder",
     )
     evaluate.add_argument(
         "--precision",
-        choices=("auto", "fp32", "bf16", "fp16", "int8"),
+        choices=get_args(EvalPrecision),
         help="override the run's runtime.precision; int8 quantizes the model (CPU only, calibrated on 512 training "
         "images): faster, but check its accuracy against fp32",
     )
@@ -105,12 +113,12 @@ def add_commands(commands: Commands) -> None:
 
 
 def _run_finetune(args: argparse.Namespace) -> int:
-    from resnetlab.models.pretrained import load_pretrained
-    from resnetlab.train.finetune import finetune_overrides
+    from resnetlab.runs.checkpoint import load_weights  # a run's checkpoint too, not only torchvision/timm/files
+    from resnetlab.train.finetune import finetune_config
 
-    weights = load_pretrained(args.init)
+    weights = load_weights(args.init)
     print(f"resnetlab: fine-tuning {weights.source}", file=sys.stderr)
-    preset = finetune_overrides(weights, args.data, args.model, args.init)
+    preset = finetune_config(weights, args.data, args.model, args.init)
     flags: list[tuple[str, object]] = [
         ("model.freeze_stages", args.freeze_stages),
         ("schedule.length", args.epochs),
@@ -119,7 +127,7 @@ def _run_finetune(args: argparse.Namespace) -> int:
         ("runtime.seed", args.seed),
         ("runtime.device", args.device),
     ]
-    config = load_config(None, preset + _as_overrides(flags) + list(args.set))
+    config = with_overrides(preset, _as_overrides(flags) + list(args.set))
     loaded = weights if config.model.init == args.init else None  # unless --set named other weights
     result = train(config, out=args.out, force=args.force, show_progress=not args.no_progress, init_weights=loaded)
     return _report_training(result)

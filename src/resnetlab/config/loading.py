@@ -1,10 +1,12 @@
-"""Loading a run's config: YAML files (with their `base:` chain), `key=value` overrides, a mapping stored in a
-checkpoint; every value type-checked and range-checked before anything runs; saving the resolved record."""
+"""Loading a run's config: YAML recipes (a file, or a shipped recipe by name; with their `base:` chain), `key=value`
+overrides, a mapping stored in a checkpoint; every value type-checked and range-checked before anything runs; saving
+the resolved record."""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import posixpath
 import re
 import types
 import typing
@@ -14,12 +16,28 @@ from typing import Any, Literal
 
 import yaml
 
+from resnetlab.config.recipes import moved_recipe, recipe_name, recipe_text, unknown_recipe
 from resnetlab.config.schema import ConfigError, TrainConfig
 
 
 def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> TrainConfig:
-    """Defaults, then the file (and its `base:` chain), then `key=value` overrides; validated."""
-    values: dict[str, Any] = _read_file(Path(path), seen=()) if path is not None else {}
+    """Defaults, then the recipe (and its `base:` chain), then `key=value` overrides; validated. The recipe is a YAML
+    file or a shipped recipe's name (`cifar10/resnet20`, see `resnetlab recipes`): a file that exists wins."""
+    return _resolve(_read_source(path) if path is not None else {}, overrides)
+
+
+def load_recipe(name: str, overrides: Sequence[str] = ()) -> TrainConfig:
+    """A shipped recipe by name, then `key=value` overrides; never a file, whatever the working directory holds."""
+    return _resolve(_read_recipe(name, seen=()), overrides)
+
+
+def with_overrides(config: TrainConfig, overrides: Sequence[str]) -> TrainConfig:
+    """`key=value` overrides on top of `config`, checked as on the command line; a new config that shares no list or
+    mapping with `config`."""
+    return _resolve(config_to_dict(config), overrides)
+
+
+def _resolve(values: dict[str, Any], overrides: Sequence[str]) -> TrainConfig:
     for override in overrides:
         assignment = parse_assignment(override)
         if assignment is None:
@@ -130,30 +148,72 @@ def _require(ok: bool, key: str, rule: str, value: object) -> None:
         raise ConfigError(f"{key} must be {rule}, got {value!r}")
 
 
-def _read_file(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
-    resolved = path.resolve()
+def _read_source(source: str | Path) -> dict[str, Any]:
+    path = Path(source)
+    if path.exists():
+        return _read_file(path, seen=())
+    name = recipe_name(str(source))
+    if name is not None:
+        return _read_recipe(name, seen=())
+    if path.suffix in (".yaml", ".yml"):  # meant as a file: say so, and the recipe it names if it names one
+        raise ConfigError(_missing_file(path))
+    raise ConfigError(unknown_recipe(str(source)))
+
+
+def _missing_file(path: Path) -> str:
+    moved = moved_recipe(str(path))
+    return f"config file {path} does not exist" + (f" (did you mean the recipe {moved}?)" if moved else "")
+
+
+def _read_file(path: Path, seen: tuple[str, ...]) -> dict[str, Any]:
+    resolved = str(path.resolve())
     if resolved in seen:
         raise ConfigError(f"config {path} includes itself through base:")
     try:
-        loaded = yaml.safe_load(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
+        raise ConfigError(_missing_file(path)) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"config file {path} cannot be read: {error}") from None
+    loaded, base = _parse(text, f"config file {path}")
+    if base is None:
+        return loaded
+    beside = path.parent / base
+    if not beside.exists() and (name := recipe_name(base)) is not None:  # a file of one's own on a shipped recipe
+        return _merge(_read_recipe(name, (*seen, resolved)), loaded)
+    return _merge(_read_file(beside, (*seen, resolved)), loaded)
+
+
+def _read_recipe(name: str, seen: tuple[str, ...]) -> dict[str, Any]:
+    """A shipped recipe; its `base:` is a recipe beside it (`resnet20.yaml`) or any recipe's name."""
+    key = f"recipe {name}"
+    if key in seen:
+        raise ConfigError(f"recipe {name} includes itself through base:")
+    loaded, base = _parse(recipe_text(name), key)
+    if base is None:
+        return loaded
+    beside = recipe_name(posixpath.join(posixpath.dirname(name), base)) or recipe_name(base)
+    if beside is None:
+        raise ConfigError(f"base: {base} of recipe {name} is not a shipped recipe")
+    return _merge(_read_recipe(beside, (*seen, key)), loaded)
+
+
+def _parse(text: str, where: str) -> tuple[dict[str, Any], str | None]:
+    """The mapping of sections a recipe's YAML holds, and its `base:` (None without one)."""
+    try:
+        loaded = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        raise ConfigError(f"config file {path} is not valid YAML{line}") from None
+        mark = getattr(error, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{where} is not valid YAML{line}") from None
     if loaded is None:
         loaded = {}
     if not isinstance(loaded, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of sections (model:, data:, ...)")
+        raise ConfigError(f"{where} must hold a mapping of sections (model:, data:, ...)")
     base = loaded.pop("base", None)
-    if base is None:
-        return loaded
-    if not isinstance(base, str):
-        raise ConfigError(f"base: in {path} must be a file path, got {base!r}")
-    return _merge(_read_file(path.parent / base, (*seen, resolved)), loaded)
+    if base is not None and not isinstance(base, str):
+        raise ConfigError(f"base: in {where} must be a file path or a recipe's name, got {base!r}")
+    return loaded, base
 
 
 def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:

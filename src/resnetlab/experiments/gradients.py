@@ -46,8 +46,8 @@ def measure(run: FinishedRun) -> tuple[list[LayerGradient], list[LayerGradient]]
     images, labels = sample_images(opened, "train", BATCH, "gradients")
     trained = opened.trained.model
     torch.manual_seed(run.seed)
-    checkpoint = opened.trained.checkpoint
-    initial = create_model(checkpoint["model_name"], **checkpoint["model_options"])
+    record = opened.trained.record
+    initial = create_model(record.model_name, **record.model_options)
     assert isinstance(trained, ResNet) and isinstance(initial, ResNet)
     return response_gradients(initial, images, labels), response_gradients(trained, images, labels)
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import yaml
 
-from resnetlab.config import TrainConfig, config_from_dict, config_to_dict, load_config
+from resnetlab.config import ModelConfig, TrainConfig, config_from_dict, config_to_dict, with_overrides
 from resnetlab.errors import UserInputError
 from resnetlab.experiments.budget import Budget, recipe
 from resnetlab.models import create_model
-from resnetlab.runs.checkpoint import load_checkpoint
+from resnetlab.runs.checkpoint import read_model
 from resnetlab.runs.run_dir import CONFIG_FILE, LAST_CHECKPOINT, TEST_METRICS, read_metrics
 from resnetlab.train.build import resolved_config
 from resnetlab.train.loop import TrainingDivergedError, TrainingInterruptedError, resume, train
@@ -42,7 +42,8 @@ class PlannedRun:
     model: str  # registered model name
     group: str  # what the figures and tables group by, e.g. "plain" or "ResNet"
     depth: int
-    overrides: tuple[str, ...] = ()  # config overrides of this run only, e.g. ("model.options.shortcut=B",)
+    # Config overrides of this run only, e.g. ("model.options.shortcut=B",), as on the command line's --set.
+    overrides: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,13 +87,14 @@ class FinishedRun:
         alone when a diverged run left no checkpoint; from the plan (CIFAR-10's 3 channels and 10 classes) when the
         run folder is not at hand (summarised again from results.json)."""
         if (self.run_dir / LAST_CHECKPOINT).exists():
-            checkpoint = load_checkpoint(self.run_dir / LAST_CHECKPOINT)
-            model = create_model(checkpoint["model_name"], **checkpoint["model_options"])
+            record = read_model(self.run_dir / LAST_CHECKPOINT).record
+            model = create_model(record.model_name, **record.model_options)
         elif (self.run_dir / CONFIG_FILE).exists():
             config = yaml.safe_load((self.run_dir / CONFIG_FILE).read_text())
             model = create_model(config["model"]["name"], **config["model"]["options"])
         else:
-            planned = load_config(None, [f"model.name={self.planned.model}", *self.planned.overrides]).model
+            start = TrainConfig(model=ModelConfig(name=self.planned.model))
+            planned = with_overrides(start, self.planned.overrides).model
             model = create_model(planned.name, **planned.options)
         return sum(p.numel() for p in model.parameters())
 
@@ -117,16 +119,26 @@ def run_experiment(
     """Every planned run for seeds 0..seeds-1 under `out`, in order; returns them all, finished (or diverged).
     `length` replaces the budget's iteration count (a candidate of the standard budget's length search)."""
     shared = recipe(budget, data, length=length)
-    _claim(out, {"experiment": name, "budget": budget, "data": _data_identity(shared)})
+    _claim(out, {"experiment": name, "budget": budget, "data": shared.data.path})
     finished = []
     for run in planned:
         for seed in range(seeds):
             run_dir = out / f"{run.label}-seed{seed}"
-            config = load_config(None, [*shared, f"model.name={run.model}", f"runtime.seed={seed}", *run.overrides])
+            config = run_config(shared, run, seed)
             diverged = _finish(run_dir, config, show_progress, announce, experiment=name)
             test = {} if diverged else json.loads((run_dir / TEST_METRICS).read_text())
             finished.append(FinishedRun(run, seed, run_dir, test, read_metrics(run_dir), diverged))
     return finished
+
+
+def run_config(shared: TrainConfig, run: PlannedRun, seed: int) -> TrainConfig:
+    """One planned run's config: the budget's recipe with the run's network and seed, then the run's own overrides."""
+    config = dataclasses.replace(
+        shared,
+        model=dataclasses.replace(shared.model, name=run.model),
+        runtime=dataclasses.replace(shared.runtime, seed=seed),
+    )
+    return with_overrides(config, run.overrides)  # a config of its own: no list or mapping shared with other runs
 
 
 def _finish(
@@ -228,12 +240,6 @@ def _copy_run(source: Path, run_dir: Path) -> None:
     shutil.copytree(source, partial)
     (partial / COPIED_FROM).write_text(f"{source.resolve()}\n")
     partial.replace(run_dir)
-
-
-def _data_identity(shared: list[str]) -> str | None:
-    """The data as the recipe resolved it (one spelling per dataset folder), None for the embedded digits."""
-    paths = [o.split("=", 1)[1] for o in shared if o.startswith("data.path=")]
-    return json.loads(paths[0]) if paths else None
 
 
 def _claim(out: Path, identity: dict[str, Any]) -> None:

@@ -22,8 +22,8 @@ def embed(trained: Trained, paths: Sequence[Path], *, stage: int | None = None, 
     stages = len(model.stage_names)
     if stage is not None and not 1 <= stage <= stages:
         raise UserInputError(f"--stage must be in 1..{stages} (the network's stages), got {stage}")
-    channels, height, width = trained.checkpoint["preprocess"]["input_size"]
-    resize = trained.checkpoint["preprocess"].get("resize")
+    channels, height, width = trained.record.preprocess.input_size
+    resize = trained.record.preprocess.resize
     device = next(model.parameters()).device
     normalize = input_normalization(trained, device)
     rows: list[np.ndarray] = []

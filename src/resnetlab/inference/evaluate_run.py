@@ -65,12 +65,12 @@ def open_trained(
             f"({', '.join(trained.classes[:5])}, ...); evaluate on data with the same classes"
         )
     # The statistics the model was trained with, not those of the data evaluated now.
-    preprocess = trained.checkpoint["preprocess"]
+    preprocess = trained.record.preprocess
     trained_statistics = dataclasses.replace(
         splits,
-        mean=tuple(preprocess["mean"]),
-        std=tuple(preprocess["std"]),
-        pixel_mean=trained.checkpoint["pixel_mean"],
+        mean=preprocess.mean,
+        std=preprocess.std,
+        pixel_mean=preprocess.pixel_mean if preprocess.pixel_mean is not None else splits.pixel_mean,
     )
     return TrainedOnData(config, trained, data, trained_statistics)
 

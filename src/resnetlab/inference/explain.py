@@ -34,8 +34,8 @@ def explain(trained: Trained, image_path: Path, out: Path, class_name: str | Non
         if class_name not in trained.classes:
             raise UserInputError(f"{class_name!r} is not one of the model's classes ({', '.join(trained.classes[:8])})")
         class_index = trained.classes.index(class_name)
-    channels, height, width = trained.checkpoint["preprocess"]["input_size"]
-    resize = trained.checkpoint["preprocess"].get("resize")
+    channels, height, width = trained.record.preprocess.input_size
+    resize = trained.record.preprocess.resize
     pixels = decode_image(image_path, channels, height, width, resize)  # the view predict classifies
     model_device = next(model.parameters()).device
     normalized = input_normalization(trained, model_device)(pixels[None].to(model_device))[0]

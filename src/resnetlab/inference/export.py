@@ -37,19 +37,19 @@ class ExportResult:
 
 
 def export_metadata(trained: Trained) -> dict[str, Any]:
-    preprocess = trained.checkpoint["preprocess"]
-    metadata = {
-        "model_name": trained.checkpoint["model_name"],
+    preprocess = trained.record.preprocess
+    metadata: dict[str, Any] = {
+        "model_name": trained.record.model_name,
         "classes": trained.classes,
-        "input_size": list(preprocess["input_size"]),
-        "normalize": preprocess["normalize"],
-        "mean": list(preprocess["mean"]),
-        "std": list(preprocess["std"]),
-        "resize": preprocess.get("resize"),
+        "input_size": list(preprocess.input_size),
+        "normalize": preprocess.normalize,
+        "mean": list(preprocess.mean),
+        "std": list(preprocess.std),
+        "resize": preprocess.resize,
         "input": "float32 NCHW, (pixels / 255 - mean) / std per channel",
     }
-    if preprocess["normalize"] == "pixel_mean":  # [R1] Sec. 4.2: the per-pixel mean is subtracted, no std
-        metadata["pixel_mean"] = trained.checkpoint["pixel_mean"].tolist()
+    if preprocess.pixel_mean is not None and preprocess.normalize == "pixel_mean":  # [R1] Sec. 4.2: no std
+        metadata["pixel_mean"] = preprocess.pixel_mean.tolist()
         metadata["input"] = "float32 NCHW, pixels / 255 - pixel_mean"
     return metadata
 
@@ -97,9 +97,9 @@ def export_model(
 
 
 def _check_inputs(trained: Trained, images: list[Path] | None) -> tuple[torch.Tensor, str]:
-    channels, height, width = trained.checkpoint["preprocess"]["input_size"]
+    channels, height, width = trained.record.preprocess.input_size
     if images:
-        resize = trained.checkpoint["preprocess"].get("resize")
+        resize = trained.record.preprocess.resize
         pixels = torch.stack([decode_image(p, channels, height, width, resize) for p in images[:8]])
         normalize = input_normalization(trained, torch.device("cpu"))
         batch = normalize(pixels).contiguous()

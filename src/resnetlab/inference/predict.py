@@ -21,7 +21,8 @@ from resnetlab.errors import UserInputError
 from resnetlab.inference.optimize import optimize_for_inference
 from resnetlab.models import create_model
 from resnetlab.models.pretrained import load_into, load_pretrained
-from resnetlab.runs.checkpoint import NotACheckpointError, load_checkpoint
+from resnetlab.models.record import ModelRecord
+from resnetlab.runs.checkpoint import NotACheckpointError, read_model
 from resnetlab.runs.run_dir import LAST_CHECKPOINT
 
 PRETRAINED_SUFFIXES = {".pth", ".bin", ".safetensors"}  # state dicts; resnetlab's own checkpoints end in .pt
@@ -30,13 +31,22 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".ti
 
 @dataclass(frozen=True)
 class Trained:
+    """A model ready to use, with its record (classes, preprocessing) and, for a run's model, the run's config."""
+
     model: nn.Module
-    checkpoint: dict[str, Any]
+    record: ModelRecord
     path: Path
+    config: dict[str, Any] | None = None  # as stored (config_to_dict); None for pretrained weights
 
     @property
     def classes(self) -> list[str]:
-        return list(self.checkpoint["classes"])
+        return list(self.record.classes)
+
+    @property
+    def checkpoint(self) -> dict[str, Any]:
+        """The record in the layout checkpoint files store it, for scripts written against that layout; resnetlab
+        itself reads `record`."""
+        return self.record.to_dict()
 
 
 def checkpoint_path(path: Path) -> Path:
@@ -45,10 +55,9 @@ def checkpoint_path(path: Path) -> Path:
 
 def trained_config(trained: Trained) -> dict[str, Any]:
     """The training config stored in a trained model's checkpoint."""
-    config = trained.checkpoint.get("config")
-    if not isinstance(config, dict):
+    if trained.config is None:
         raise UserInputError(f"{trained.path} holds no training config; it cannot be evaluated on its data")
-    return config
+    return trained.config
 
 
 def load_trained(path: Path, device: torch.device) -> Trained:
@@ -58,20 +67,16 @@ def load_trained(path: Path, device: torch.device) -> Trained:
         return open_pretrained(str(path), device)
     file = checkpoint_path(path)
     try:
-        checkpoint = load_checkpoint(file)
+        saved = read_model(file)
     except NotACheckpointError:  # a state dict saved as .pt, as torchvision's and timm's users often do
         return open_pretrained(str(file), device)
-    missing = [
-        key for key in ("model_name", "model_options", "model", "classes", "preprocess") if key not in checkpoint
-    ]
-    if missing:
-        raise UserInputError(f"{file} lacks {', '.join(missing)}: it is not a trained model's checkpoint")
-    model = create_model(checkpoint["model_name"], **checkpoint["model_options"])
+    record = saved.record
+    model = create_model(record.model_name, **record.model_options)
     try:
-        model.load_state_dict(checkpoint["model"])
+        model.load_state_dict(saved.weights)
     except RuntimeError:
-        raise UserInputError(f"{file} does not fit {checkpoint['model_name']}: its weights differ") from None
-    return Trained(model.to(device).eval(), checkpoint, file)
+        raise UserInputError(f"{file} does not fit {record.model_name}: its weights differ") from None
+    return Trained(model.to(device).eval(), record, file, saved.config)
 
 
 def is_pretrained_source(path: Path) -> bool:
@@ -82,45 +87,19 @@ def is_pretrained_source(path: Path) -> bool:
 def open_pretrained(source: str, device: torch.device, model_name: str | None = None) -> Trained:
     """Pretrained weights as a trained model: predict, embed, export and explain work on them as they are."""
     weights = load_pretrained(source)
-    name = model_name or weights.model_name
-    if name is None:
-        raise UserInputError(f"cannot tell which network {weights.source} is; it fits no registered model")
-    num_classes = weights.num_classes
-    if num_classes is None or weights.classes is None or len(weights.classes) != num_classes:
-        raise UserInputError(
-            f"{weights.source} has no class names for its {num_classes} outputs; fine-tune it on your classes first"
-        )
-    options = {**weights.model_options, "num_classes": num_classes}
-    model = create_model(name, **options)
-    load_into(model, weights, name)
-    channels = int(weights.state_dict["conv1.weight"].shape[1])
-    checkpoint = {
-        "model_name": name,
-        "model_options": options,
-        "classes": weights.classes,
-        "preprocess": {
-            "normalize": "channel",
-            "mean": list(weights.mean),
-            "std": list(weights.std),
-            "input_size": [channels, weights.input_size, weights.input_size],
-            "resize": weights.resize,
-        },
-        "pixel_mean": torch.zeros(channels, weights.input_size, weights.input_size),
-        "model": model.state_dict(),
-    }
-    return Trained(model.to(device).eval(), checkpoint, Path(source))
+    record = weights.model_record(model_name)
+    model = create_model(record.model_name, **record.model_options)
+    load_into(model, weights, record.model_name)
+    return Trained(model.to(device).eval(), record, Path(source))
 
 
 def input_normalization(trained: Trained, device: torch.device) -> Normalization:
     """The map from uint8 pixels to the float input the model was trained on, as training applied it."""
-    preprocess = trained.checkpoint["preprocess"]
+    preprocess = trained.record.preprocess
+    # Per-channel normalisation reads no pixel mean: pretrained weights carry none.
+    pixel_mean = preprocess.pixel_mean if preprocess.pixel_mean is not None else torch.zeros(preprocess.input_size)
     return normalization(
-        preprocess["normalize"],
-        tuple(preprocess["mean"]),
-        tuple(preprocess["std"]),
-        trained.checkpoint["pixel_mean"],
-        tuple(preprocess["input_size"]),
-        device,
+        preprocess.normalize, preprocess.mean, preprocess.std, pixel_mean, preprocess.input_size, device
     )
 
 
@@ -172,8 +151,8 @@ def decode_image(path: Path, channels: int, height: int, width: int, resize: int
 def predict(
     trained: Trained, paths: Iterable[Path], *, topk: int, batch_size: int = 64, compile: bool = False
 ) -> list[dict[str, Any]]:
-    channels, height, width = trained.checkpoint["preprocess"]["input_size"]
-    resize = trained.checkpoint["preprocess"].get("resize")
+    channels, height, width = trained.record.preprocess.input_size
+    resize = trained.record.preprocess.resize
     device = next(trained.model.parameters()).device
     classes = trained.classes
     normalize = input_normalization(trained, device)

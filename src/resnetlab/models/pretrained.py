@@ -6,15 +6,18 @@ timm's plain ResNets and ResNeXts, so their state dicts load as they are. Source
 - `torchvision:resnet50` (the default weights) or `torchvision:resnet50.IMAGENET1K_V2`: torchvision's weights API,
   downloaded once into torch's cache and hash-checked; class names and preprocessing come from the weights' metadata.
 - `timm:resnet50.a1_in1k`: timm's hub (timm must be installed); preprocessing from its pretrained config.
-- a path: a `.pth` / `.pt` / `.bin` state dict (torch.load with weights_only), a `.safetensors` file, a resnetlab
-  checkpoint or a run directory. A bare 1000-class state dict is taken to be ImageNet-trained: ImageNet's class names
-  and normalisation travel with it.
+- a path: a `.pth` / `.pt` / `.bin` state dict (torch.load with weights_only), a `.safetensors` file (a run's
+  model.safetensors brings its ModelRecord: classes, options, preprocessing), or a finished run's directory (its
+  model.safetensors). A bare 1000-class state dict is taken to be ImageNet-trained: ImageNet's class names and
+  normalisation travel with it.
+
+resnetlab's own checkpoint files (`last.pt`, an unfinished run) are read one layer up, by
+`resnetlab.runs.checkpoint.load_weights`, where their format (header, version, SHA-256) is known; see models/record.py.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +26,8 @@ import torch
 from torch import nn
 
 from resnetlab.errors import UserInputError
+from resnetlab.models.record import CHECKPOINT_FORMAT, ModelRecord, Preprocess
 
-CHECKPOINT_FORMAT = "resnetlab-checkpoint"  # the header of resnetlab's own checkpoints (runs/checkpoint.py)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 HEAD_KEYS = ("fc.weight", "fc.bias")
@@ -50,6 +53,52 @@ class PretrainedWeights:
     def num_classes(self) -> int | None:
         weight = self.state_dict.get("fc.weight")
         return int(weight.shape[0]) if weight is not None else None
+
+    def model_record(self, model_name: str | None = None) -> ModelRecord:
+        """The record of these weights as a trained model (predict, embed, export and explain use them as they are):
+        `model_name` or the network they were recognised as, their classes, their preprocessing."""
+        name = model_name or self.model_name
+        if name is None:
+            raise UserInputError(f"cannot tell which network {self.source} is; it fits no registered model")
+        num_classes = self.num_classes
+        if num_classes is None or self.classes is None or len(self.classes) != num_classes:
+            raise UserInputError(
+                f"{self.source} has no class names for its {num_classes} outputs; fine-tune it on your classes first"
+            )
+        channels = int(self.state_dict["conv1.weight"].shape[1])
+        return ModelRecord(
+            model_name=name,
+            model_options={**self.model_options, "num_classes": num_classes, "in_chans": channels},
+            classes=tuple(self.classes),
+            preprocess=Preprocess(
+                normalize="channel",
+                mean=self.mean,
+                std=self.std,
+                input_size=(channels, self.input_size, self.input_size),
+                resize=self.resize,
+            ),
+        )
+
+    @classmethod
+    def from_record(cls, record: ModelRecord, state_dict: dict[str, torch.Tensor], source: str) -> PretrainedWeights:
+        """A resnetlab model (a run's checkpoint or model.safetensors) as weights to start from."""
+        preprocess = record.preprocess
+        if preprocess.normalize != "channel":
+            raise UserInputError(
+                f"{source} was trained with per-pixel mean subtraction; fine-tune from a per-channel model"
+            )
+        return cls(
+            state_dict=state_dict,
+            source=source,
+            model_name=record.model_name,
+            classes=list(record.classes),
+            mean=preprocess.mean,
+            std=preprocess.std,
+            input_size=preprocess.input_size[-1],
+            resize=preprocess.resize,
+            # Sized from the data again wherever they are used.
+            model_options={k: v for k, v in record.model_options.items() if k not in ("num_classes", "in_chans")},
+        )
 
 
 def load_pretrained(source: str) -> PretrainedWeights:
@@ -193,7 +242,12 @@ def _from_timm(spec: str) -> PretrainedWeights:
 
 def _from_file(path: Path) -> PretrainedWeights:
     if path.is_dir():
-        path = path / "last.pt"
+        if not (path / "model.safetensors").is_file():
+            raise UserInputError(
+                f"{path} holds no model.safetensors: it is not a finished run's directory (a running or stopped run's "
+                "weights are in its last.pt)"
+            )
+        path = path / "model.safetensors"
     if not path.is_file():
         raise UserInputError(
             f"{path} is not a weights file, a run directory, or torchvision:NAME / timm:NAME (e.g. timm:resnet50)"
@@ -209,15 +263,17 @@ def _from_file(path: Path) -> PretrainedWeights:
         except (SafetensorError, OSError) as error:
             raise UserInputError(f"{path} is not a readable safetensors file ({error})") from None
         if "model_name" in metadata and "preprocess" in metadata:  # a run's model.safetensors: its record inside
-            record = {key: json.loads(value) for key, value in metadata.items()}
-            return _from_resnetlab({**record, "model": raw}, path)
+            return PretrainedWeights.from_record(ModelRecord.from_metadata(metadata, path), raw, str(path))
     else:
         try:
             raw = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as error:  # unpickling refusals and damaged files alike: the file cannot be used
             raise UserInputError(f"{path} is not a PyTorch weights file torch.load can read safely ({error})") from None
     if isinstance(raw, dict) and raw.get("format") == CHECKPOINT_FORMAT:
-        return _from_resnetlab(raw, path)
+        raise UserInputError(
+            f"{path} is a resnetlab checkpoint, read through resnetlab.runs.checkpoint.load_weights; or give its run's "
+            "model.safetensors"
+        )
     state = _unwrap(raw, path)
     name = infer_model_name(state)
     imagenet = state.get("fc.weight") is not None and state["fc.weight"].shape[0] == 1000
@@ -230,24 +286,6 @@ def _from_file(path: Path) -> PretrainedWeights:
         std=IMAGENET_STD,
         input_size=224,
         resize=256,
-    )
-
-
-def _from_resnetlab(checkpoint: dict[str, Any], path: Path) -> PretrainedWeights:
-    preprocess = checkpoint["preprocess"]
-    if preprocess["normalize"] != "channel":
-        raise UserInputError(f"{path} was trained with per-pixel mean subtraction; fine-tune from a per-channel model")
-    options = {k: v for k, v in checkpoint["model_options"].items() if k not in ("num_classes", "in_chans")}
-    return PretrainedWeights(
-        state_dict=checkpoint["model"],
-        source=str(path),
-        model_name=checkpoint["model_name"],
-        classes=list(checkpoint["classes"]),
-        mean=tuple(preprocess["mean"]),
-        std=tuple(preprocess["std"]),
-        input_size=int(preprocess["input_size"][-1]),
-        resize=preprocess.get("resize"),
-        model_options=options,
     )
 
 

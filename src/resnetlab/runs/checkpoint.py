@@ -1,15 +1,34 @@
-"""Checkpoints: written atomically, read without unpickling anything but tensors and plain values."""
+"""Checkpoints: the file format (written atomically, digest-checked, versioned, read without unpickling anything but
+tensors and plain values) and the typed records a checkpoint carries.
+
+A checkpoint file is a header (`format`, `version`) around the stored mapping. Version 2 wraps that mapping in a
+payload whose SHA-256 travels with it, so damage that still unpickles (a flipped bit, a file cut short and padded by a
+copy tool) is caught on load; version 1 files (the mapping beside the header, no digest) still load. A version this
+resnetlab does not know is refused, never read as if it were one it knows.
+
+The stored mapping's layout is the one version 1 introduced, kept so files stay readable by older resnetlab; code
+reads it through records, never by string keys:
+
+- `ModelRecord` (models/record.py): what the model is and how to feed it; `SavedModel` adds its weights and the
+  run's config: all that eval, predict and export need.
+- `TrainingCheckpoint`: a SavedModel plus what resuming needs: the optimizer, the AMP scaler, the EMA state and
+  `LoopState`, where the loop stood (epoch, batch, iteration, warm-up, best accuracy, running sums, random state).
+
+Pretrained-weight loading of resnetlab checkpoints happens here too (`load_weights`): reading one needs the format
+above, and models/ (which reads every other source) cannot import this layer. See models/record.py.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import pickle
 import re
 import shutil
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +36,12 @@ import torch
 from safetensors.torch import save_file
 
 from resnetlab.errors import UserInputError
-from resnetlab.models.pretrained import CHECKPOINT_FORMAT
+from resnetlab.models.pretrained import PretrainedWeights, load_pretrained
+from resnetlab.models.record import CHECKPOINT_FORMAT, RECORD_KEYS, ModelRecord
+from resnetlab.runs.run_dir import LAST_CHECKPOINT
 
 FORMAT = CHECKPOINT_FORMAT
-# Version 2 wraps the state in a payload whose SHA-256 travels with it, so damage that still unpickles (a flipped
-# bit, a file cut short and padded by a copy tool) is caught on load. Version 1 files (no digest) still load.
-VERSION = 2
+VERSION = 2  # the version written, and the newest read
 PREVIOUS_SUFFIX = ".prev"  # `last.pt.prev`: the checkpoint before the latest, kept to fall back on
 
 
@@ -34,22 +53,169 @@ class DamagedCheckpointError(UserInputError):
     """A checkpoint that cannot be read back as it was written."""
 
 
+class UnreadableVersionError(UserInputError):
+    """A checkpoint of a version this resnetlab cannot read (written by a newer one)."""
+
+
 class CheckpointFallbackWarning(UserWarning):
     """The latest checkpoint was damaged; the previous one is used instead."""
+
+
+# --- the records ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)  # weights are tensors: compare them with torch.equal
+class SavedModel:
+    """A trained model as a checkpoint stores it: its record, the weights eval and predict use, the run's config."""
+
+    record: ModelRecord
+    weights: dict[str, torch.Tensor] = field(repr=False)  # stored as "model"; with EMA, the averaged weights
+    # The run's TrainConfig as config_to_dict wrote it (None: a model-only file). Parsed where it is used
+    # (config_from_dict), so that a config an older resnetlab wrote does not stop predict from reading the model.
+    config: dict[str, Any] | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        stored = {**self.record.to_dict(), "model": self.weights}
+        return stored if self.config is None else {**stored, "config": self.config}
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any], source: str | Path) -> SavedModel:
+        missing = [key for key in (*RECORD_KEYS, "model") if key not in stored]
+        if missing:
+            raise UserInputError(f"{source} lacks {', '.join(missing)}: it is not a trained model's checkpoint")
+        weights, config = stored["model"], stored.get("config")
+        if not isinstance(weights, Mapping) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+            raise UserInputError(f"{source} holds no weights (a mapping of parameter names to tensors) as its model")
+        return cls(
+            ModelRecord.from_dict(stored, source), dict(weights), dict(config) if isinstance(config, Mapping) else None
+        )
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A RunningSums' content: loss summed over samples, misclassified samples, samples."""
+
+    loss: float = 0.0
+    errors: int = 0
+    count: int = 0
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"loss": self.loss, "errors": self.errors, "count": self.count}
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> Totals:
+        return cls(float(stored["loss"]), int(stored["errors"]), int(stored["count"]))
+
+
+@dataclass(frozen=True, eq=False)
+class RngState:
+    """The random generators' state: the CPU's, and the GPUs' where there are (shortcut dropout draws from them)."""
+
+    cpu: torch.Tensor = field(repr=False)
+    cuda: list[torch.Tensor] | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"torch": self.cpu} if self.cuda is None else {"torch": self.cpu, "cuda": self.cuda}
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> RngState:
+        cuda = stored.get("cuda")
+        return cls(stored["torch"], list(cuda) if cuda is not None else None)
+
+
+@dataclass(frozen=True)
+class LoopState:
+    """Where the training loop stood, so that a resumed run logs and decides as the uninterrupted one would."""
+
+    epoch: int  # the epoch of the next batch
+    batch: int  # the index of the next batch within that epoch
+    iteration: int  # steps taken
+    warming_up: bool  # [R1] Sec. 4.2's ResNet-110 warm-up, until training error falls under the threshold
+    best_top1: float  # the best evaluation accuracy so far (-1 before the first): when `best.pt` is replaced
+    window: Totals  # the running sums of the current log window
+    epoch_sums: Totals  # and of the current epoch
+    rng: RngState = field(compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored `progress` and `rng` entries."""
+        progress = {
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "iteration": self.iteration,
+            "warming_up": self.warming_up,
+            "best_top1": self.best_top1,
+            "window": self.window.to_dict(),
+            "epoch_sums": self.epoch_sums.to_dict(),
+        }
+        return {"progress": progress, "rng": self.rng.to_dict()}
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> LoopState:
+        progress = stored["progress"]
+        # Version 1 files written before the sums were saved: a resumed run starts them afresh.
+        window, epoch_sums = (progress.get(key) for key in ("window", "epoch_sums"))
+        return cls(
+            epoch=int(progress["epoch"]),
+            batch=int(progress["batch"]),
+            iteration=int(progress["iteration"]),
+            warming_up=bool(progress["warming_up"]),
+            best_top1=float(progress["best_top1"]),
+            window=Totals.from_dict(window) if window is not None else Totals(),
+            epoch_sums=Totals.from_dict(epoch_sums) if epoch_sums is not None else Totals(),
+            rng=RngState.from_dict(stored["rng"]),
+        )
+
+
+@dataclass(frozen=True, eq=False)  # weights are tensors: compare them with torch.equal
+class TrainingCheckpoint:
+    """Everything `resume` needs to continue a run exactly: the saved model and the training state around it."""
+
+    model: SavedModel
+    loop: LoopState
+    optimizer: dict[str, Any] = field(repr=False)
+    scaler: dict[str, Any] | None = field(default=None, repr=False)  # the AMP loss scaler (fp16)
+    # With EMA, `model.weights` are the average; training continues from these (stored as "trained_model"), and the
+    # average's own counters are in `average`. None without EMA.
+    trained_weights: dict[str, torch.Tensor] | None = field(default=None, repr=False)
+    average: dict[str, Any] | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        stored = {**self.model.to_dict(), **self.loop.to_dict(), "optimizer": self.optimizer}
+        optional = {"scaler": self.scaler, "trained_model": self.trained_weights, "average": self.average}
+        return {**stored, **{key: value for key, value in optional.items() if value is not None}}
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any], source: str | Path) -> TrainingCheckpoint:
+        model = SavedModel.from_dict(stored, source)
+        missing = [key for key in ("optimizer", "progress", "rng") if key not in stored]
+        if missing:
+            raise UserInputError(f"{source} lacks {', '.join(missing)}: it is not a checkpoint a run can resume from")
+        try:
+            loop = LoopState.from_dict(stored)
+        except (KeyError, TypeError, ValueError) as error:
+            what = f"{type(error).__name__}: {error}"
+            raise UserInputError(f"{source} holds a malformed training state ({what})") from None
+        return cls(
+            model, loop, stored["optimizer"], stored.get("scaler"), stored.get("trained_model"), stored.get("average")
+        )
+
+
+# --- the file ---------------------------------------------------------------------------------------------------------
 
 
 def previous_path(path: Path) -> Path:
     return path.with_name(path.name + PREVIOUS_SUFFIX)
 
 
-def save_checkpoint(state: dict[str, Any], path: Path) -> None:
-    """Write to a temporary file in the same directory, flush it to disk, then rename over `path`.
+def save_checkpoint(state: Mapping[str, Any], path: Path) -> None:
+    """Write `state` (a record's `to_dict()`) to a temporary file in the same directory, flush it to disk, then rename
+    it over `path`.
 
     A rename within one file system is atomic, so a crash at any moment leaves either the old or the new file; the
     old one also stays as `path.prev` (hard-linked before the rename, so `path` itself never goes missing).
     """
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save(dict(state), buffer)
     payload = buffer.getvalue()
     wrapped = {
         "format": FORMAT,
@@ -84,12 +250,24 @@ def _keep_previous(path: Path) -> None:
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
+    """The mapping stored in the checkpoint at `path` (with its `format` and `version`), checked against its digest.
+    resnetlab reads it through the records above (`read_model`, `read_training_checkpoint`)."""
     if not path.is_file():
         raise UserInputError(f"checkpoint {path} does not exist")
     state = _safe_load(path, path)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise NotACheckpointError(f"{path} is not a resnetlab checkpoint (no '{FORMAT}' header)")
-    if state.get("version", 1) < 2:
+    version = state.get("version", 1)
+    if type(version) is int and version > VERSION:
+        raise UnreadableVersionError(
+            f"checkpoint {path} has version {version}, written by a newer resnetlab (this one reads versions up to "
+            f"{VERSION}); upgrade resnetlab"
+        )
+    if type(version) is not int or version < 1:
+        raise UnreadableVersionError(
+            f"checkpoint {path} has an unknown version ({version!r}); this resnetlab reads versions 1 to {VERSION}"
+        )
+    if version == 1:
         return state
     payload = state.get("payload")
     if not isinstance(payload, torch.Tensor) or not isinstance(state.get("sha256"), str):
@@ -100,7 +278,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     inner = _safe_load(io.BytesIO(data), path)
     if not isinstance(inner, dict):
         raise DamagedCheckpointError(f"checkpoint {path} is damaged (its payload is not a mapping)")
-    return {"format": FORMAT, "version": state["version"], **inner}
+    return {**inner, "format": FORMAT, "version": version}
 
 
 def load_checkpoint_or_previous(path: Path) -> dict[str, Any]:
@@ -108,13 +286,39 @@ def load_checkpoint_or_previous(path: Path) -> dict[str, Any]:
     previous = previous_path(path)
     try:
         return load_checkpoint(path)
-    except (DamagedCheckpointError, UserInputError) as error:
-        if isinstance(error, NotACheckpointError) or not previous.is_file():
+    except UserInputError as error:
+        # Not a checkpoint, or one of a newer version: the file is what it is, and an older one would hide that.
+        if isinstance(error, (NotACheckpointError, UnreadableVersionError)) or not previous.is_file():
             raise
         warnings.warn(
             f"{error}; continuing from the checkpoint before it, {previous}", CheckpointFallbackWarning, stacklevel=2
         )
         return load_checkpoint(previous)
+
+
+def read_model(path: Path) -> SavedModel:
+    """The trained model in the checkpoint at `path` (any checkpoint: a run's last.pt or best.pt, a model-only file)."""
+    return SavedModel.from_dict(load_checkpoint(path), path)
+
+
+def read_training_checkpoint(path: Path) -> TrainingCheckpoint:
+    """The state a run resumes from: the checkpoint at `path`, or the one before it when that is damaged."""
+    return TrainingCheckpoint.from_dict(load_checkpoint_or_previous(path), path)
+
+
+def load_weights(source: str) -> PretrainedWeights:
+    """Weights to start from (model.init): a resnetlab checkpoint (`.pt`) or a run directory (its last checkpoint),
+    read here, where their format is known; any other source by models.pretrained.load_pretrained."""
+    path = Path(source).expanduser()
+    if not source.startswith(("torchvision:", "timm:")):
+        file = path / LAST_CHECKPOINT if path.is_dir() else path
+        if file.suffix == ".pt" and file.is_file():
+            try:
+                saved = read_model(file)
+            except NotACheckpointError:  # a state dict saved as .pt, as torchvision's and timm's users often do
+                return load_pretrained(str(file))
+            return PretrainedWeights.from_record(saved.record, saved.weights, str(file))
+    return load_pretrained(source)
 
 
 def _safe_load(source: Path | io.BytesIO, path: Path) -> Any:
@@ -134,9 +338,9 @@ def _safe_load(source: Path | io.BytesIO, path: Path) -> Any:
         ) from None
 
 
-def export_weights(model_state: dict[str, torch.Tensor], path: Path, metadata: dict[str, Any]) -> None:
-    """Model weights alone as safetensors (no pickle at all), with the model's recipe as string metadata."""
+def export_weights(model_state: Mapping[str, torch.Tensor], path: Path, record: ModelRecord) -> None:
+    """Model weights alone as safetensors (no pickle at all), with the model's record as string metadata."""
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in model_state.items()}
     partial = path.with_name(f".{path.name}.partial")
-    save_file(tensors, str(partial), metadata={key: json.dumps(value) for key, value in metadata.items()})
+    save_file(tensors, str(partial), metadata=record.to_metadata())
     partial.replace(path)

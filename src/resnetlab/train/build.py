@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import random
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -15,7 +14,9 @@ from resnetlab.config import TrainConfig
 from resnetlab.data import DataSplits, FileSet, ImageSet
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
-from resnetlab.models.pretrained import PretrainedWeights, load_into, load_pretrained
+from resnetlab.models.pretrained import PretrainedWeights, load_into
+from resnetlab.models.record import ModelRecord, Preprocess
+from resnetlab.runs.checkpoint import load_weights
 from resnetlab.runtime.device import resolve_device, resolve_precision
 from resnetlab.train.freeze import freeze_stages
 
@@ -64,26 +65,27 @@ def build_model(
             raise UserInputError(f"model.options.{key}={options[key]} but the data has {from_data}; drop the option")
     model = create_model(config.model.name, **options)
     if config.model.init is not None and load_init:
-        weights = init_weights or load_pretrained(config.model.init)
+        weights = init_weights or load_weights(config.model.init)
         load_into(model, weights, config.model.name, keep_head=weights.classes == list(train_set.classes))
     freeze_stages(model, config.model.freeze_stages)
     return model
 
 
-def model_record(config: TrainConfig, splits: DataSplits) -> dict[str, Any]:
+def model_record(config: TrainConfig, splits: DataSplits) -> ModelRecord:
     """What it takes to rebuild and feed the model later (eval, predict, export), stored in every checkpoint."""
-    shape = splits.train.image_shape
+    channels, height, width = splits.train.image_shape
     # Streamed images at their native size were seen through the centre view: shorter side to eval_resize first.
     centre_view = isinstance(splits.train, FileSet) and config.data.image_size is None
-    return {
-        "model_name": config.model.name,
-        "model_options": {**config.model.options, "num_classes": len(splits.train.classes), "in_chans": shape[0]},
-        "classes": list(splits.train.classes),
-        "preprocess": {
-            "normalize": config.data.normalize,
-            "mean": list(splits.mean),
-            "std": list(splits.std),
-            "input_size": list(shape),
-            "resize": config.data.eval_resize if centre_view else None,
-        },
-    }
+    return ModelRecord(
+        model_name=config.model.name,
+        model_options={**config.model.options, "num_classes": len(splits.train.classes), "in_chans": channels},
+        classes=tuple(splits.train.classes),
+        preprocess=Preprocess(
+            normalize=config.data.normalize,
+            mean=tuple(splits.mean),
+            std=tuple(splits.std),
+            input_size=(channels, height, width),
+            resize=config.data.eval_resize if centre_view else None,
+            pixel_mean=splits.pixel_mean,
+        ),
+    )

@@ -1,13 +1,14 @@
-"""The training loop: one function, top to bottom. [R1] Sec. 3.4 / 4.2 recipes are configs, not code."""
+"""The training loop: one function, top to bottom. [R1] Sec. 3.4 / 4.2 recipes are configs, not code.
+
+Every process runs the same lines; what only rank 0 does (writing files, evaluating) sits behind `RunWriter` and one
+`parallel.is_main`. The steps never wait for the device: losses and errors are summed on it and read once per log
+window, where the processes also agree that every loss was finite (`check_finite`), as they do before any checkpoint.
+"""
 
 from __future__ import annotations
 
 import json
-import signal
-import sys
 import time
-import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,14 +18,18 @@ from torch import nn
 from tqdm import tqdm
 
 from resnetlab.config import TrainConfig, config_to_dict, load_config, save_config
-from resnetlab.data import BatchStream, DataSplits, FileSet, FileStream, ImageSet, batches, load_splits
-from resnetlab.data.shard import check_batches_shard
+from resnetlab.data import DataSplits, FileSet, ImageSet
 from resnetlab.errors import UserInputError
 from resnetlab.inference.evaluate import EvalResult, evaluate
-from resnetlab.inference.optimize import optimize_for_inference
-from resnetlab.models import model_entry
 from resnetlab.models.pretrained import PretrainedWeights
-from resnetlab.runs.checkpoint import export_weights, load_checkpoint_or_previous, save_checkpoint
+from resnetlab.models.record import ModelRecord
+from resnetlab.runs.checkpoint import (
+    SavedModel,
+    TrainingCheckpoint,
+    export_weights,
+    read_training_checkpoint,
+    save_checkpoint,
+)
 from resnetlab.runs.plots import plot_run
 from resnetlab.runs.run_dir import (
     BEST_CHECKPOINT,
@@ -39,27 +44,25 @@ from resnetlab.runs.run_dir import (
     new_run_dir,
     read_metrics,
 )
-from resnetlab.runtime.device import autocast, deterministic_mode, resolve_device
-from resnetlab.runtime.distributed import Parallel, parallel_for, per_process_batch
-from resnetlab.train.build import build_model, model_record, resolved_config, seed_everything
+from resnetlab.runtime.device import deterministic_mode
+from resnetlab.train.build import model_record, resolved_config
 from resnetlab.train.ema import WeightAverage
 from resnetlab.train.optim import build_optimizer, set_learning_rate
-from resnetlab.train.running import RunningSums, restore_rng, rng_state
+from resnetlab.train.prepare import Setup, for_inference, on_main, prepare, stream
+from resnetlab.train.running import EpochEnd, Position, batches_from, restore_rng
 from resnetlab.train.schedule import learning_rate, total_iterations
 from resnetlab.train.step import TrainStep
-from resnetlab.train.stop import StopRequest, stop_on_signals
+from resnetlab.train.stop import (
+    StopRequest,
+    TrainingDivergedError,
+    TrainingInterruptedError,
+    check_finite,
+    resumable,
+    stop_requested,
+    stopped,
+)
 
-
-class TrainingDivergedError(UserInputError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-class TrainingInterruptedError(UserInputError):
-    """Ctrl-C or SIGTERM: the run stops; its last checkpoint is where `--resume` continues."""
-
-    def __init__(self, message: str, exit_code: int = 130) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code  # the shell's 128 + signal number: 130 for SIGINT, 143 for SIGTERM
+__all__ = ["TrainResult", "TrainingDivergedError", "TrainingInterruptedError", "resume", "train"]
 
 
 @dataclass(frozen=True)
@@ -84,19 +87,9 @@ def train(
     config = resolved_config(config)
     with deterministic_mode(config.runtime.deterministic):
         # Everything that can fail on bad input, before anything is written.
-        setup = _prepare(config, init_weights=init_weights)
-
-        def make_run_dir() -> Path:
-            name = f"{config.model.name}-{config.data.dataset}"
-            copies = 2 if config.optim.ema_decay is None else 4
-            check_free_space((out or Path(config.runtime.out_dir)).resolve(), setup.model, copies=copies)
-            run_dir = new_run_dir(out, Path(config.runtime.out_dir), name, force=force)
-            save_config(config, run_dir / CONFIG_FILE)
-            _write_json(run_dir / "environment.json", environment())
-            return run_dir
-
-        run_dir = _on_main(setup.parallel, make_run_dir)
-        return _resumable(
+        setup = prepare(config, init_weights=init_weights)
+        run_dir = on_main(setup.parallel, lambda: _new_run_dir(config, setup.model, out, force=force))
+        return resumable(
             run_dir, setup.parallel, lambda stop: _run(config, setup, run_dir, None, stop, show_progress=show_progress)
         )
 
@@ -107,103 +100,21 @@ def resume(run_dir: Path, *, show_progress: bool = True) -> TrainResult:
     if (run_dir / TEST_METRICS).exists():
         raise UserInputError(f"{run_dir} has finished; evaluate it with `resnetlab eval {run_dir}`")
     config = load_config(run_dir / CONFIG_FILE)
-    checkpoint = load_checkpoint_or_previous(run_dir / LAST_CHECKPOINT)
+    checkpoint = read_training_checkpoint(run_dir / LAST_CHECKPOINT)
     with deterministic_mode(config.runtime.deterministic):
-        setup = _prepare(config, resuming=True)
-        return _resumable(
+        setup = prepare(config, resuming=True)
+        return resumable(
             run_dir,
             setup.parallel,
             lambda stop: _run(config, setup, run_dir, checkpoint, stop, show_progress=show_progress),
         )
 
 
-def _stopped(stop: StopRequest, iteration: int, run_dir: Path) -> None:
-    number = getattr(signal, stop.signal_name or "SIGINT")
-    raise TrainingInterruptedError(
-        f"stopped by {stop.signal_name} after iteration {iteration}, checkpoint written; continue with "
-        f"`resnetlab train --resume {run_dir}`",
-        exit_code=128 + int(number),
-    )
-
-
-def _on_main(parallel: Parallel, make: Callable[[], Path]) -> Path:
-    """`make()` on rank 0, its result (or its one-line error) on every process."""
-    outcome: tuple[str, object]
-    if parallel.is_main:
-        try:
-            outcome = ("ok", make())
-        except UserInputError as error:
-            outcome = ("error", str(error))
-            parallel.from_main(outcome)
-            raise
-    else:
-        outcome = ("waiting", None)
-    shared = parallel.from_main(outcome)
-    assert isinstance(shared, tuple)
-    if shared[0] == "error":
-        raise UserInputError(str(shared[1]))
-    return Path(str(shared[1]))
-
-
-def _resumable(run_dir: Path, parallel: Parallel, run: Callable[[StopRequest], TrainResult]) -> TrainResult:
-    try:
-        with stop_on_signals() as stop:
-            return run(stop)
-    except KeyboardInterrupt:
-        if (run_dir / LAST_CHECKPOINT).exists():
-            hint = f"continue from the last checkpoint with `resnetlab train --resume {run_dir}`"
-        else:
-            hint = f"no checkpoint was written yet; start again with --out {run_dir} --force"
-        raise TrainingInterruptedError(f"interrupted; {hint}") from None
-    finally:
-        if parallel.active:
-            _release_frames(sys.exc_info()[1])
-        parallel.close()
-
-
-def _release_frames(error: BaseException | None) -> None:
-    """The frames of a run that ended by an exception hold the DDP wrapper in their locals (and the exception holds
-    the frames), which would keep it alive past the process group's end; see Parallel.close. Clearing the locals
-    leaves what a traceback prints (files, lines, code) as it was."""
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        traceback.clear_frames(error.__traceback__)
-        error = error.__cause__ or error.__context__
-
-
-@dataclass(frozen=True)
-class _Setup:
-    device: torch.device
-    splits: DataSplits
-    model: nn.Module
-    parallel: Parallel
-
-
-def _prepare(config: TrainConfig, *, resuming: bool = False, init_weights: PretrainedWeights | None = None) -> _Setup:
-    """Seed, then data and model: the same order on every start, so a run is reproducible from its config."""
-    seed_everything(config.runtime.seed)
-    parallel, device = parallel_for(resolve_device(config.runtime.device))  # a torchrun process joins its group
-    autocast(device, config.runtime.precision)  # refuses bf16 where it is unsupported, before anything is written
-    model_entry(config.model.name)  # an unknown name fails before the data is read
-    splits = load_splits(config.data)
-    if parallel.context is not None:  # the global batch must share out evenly, in every batch
-        per_process_batch(config.data.batch_size, parallel.context)
-        check_batches_shard(len(splits.train), config.data.batch_size, parallel.shard)
-    # A resumed run's weights come from its checkpoint: the initial weights (model.init) are not read again.
-    model = build_model(config, splits.train, load_init=not resuming, init_weights=init_weights)
-    memory_format = torch.channels_last if config.runtime.channels_last else torch.contiguous_format
-    model.to(device)
-    if device.type == "cuda" and not config.runtime.deterministic:
-        torch.backends.cudnn.benchmark = True  # fixed input shapes: the fastest convolution kernels, found once
-    return _Setup(device, splits, model.to(memory_format=memory_format), parallel)
-
-
 def _run(
     config: TrainConfig,
-    setup: _Setup,
+    setup: Setup,
     run_dir: Path,
-    checkpoint: dict[str, Any] | None,
+    checkpoint: TrainingCheckpoint | None,
     stop: StopRequest,
     *,
     show_progress: bool,
@@ -211,10 +122,8 @@ def _run(
     runtime, schedule = config.runtime, config.schedule
     device, splits, model, parallel = setup.device, setup.splits, setup.model, setup.parallel
     optimizer = build_optimizer(model, config.optim)
-    num_classes = len(splits.train.classes)
     # The averaged weights, when asked for, are what gets evaluated, kept as `best` and exported.
     average = WeightAverage(model, config.optim.ema_decay) if config.optim.ema_decay is not None else None
-    evaluated = average.module if average is not None else model
     step = TrainStep(
         parallel.wrap(model, sync_batchnorm=runtime.sync_batchnorm),  # DDP under torchrun; the model itself otherwise
         optimizer,
@@ -224,222 +133,199 @@ def _run(
         grad_clip=config.optim.grad_clip,
         compile=runtime.compile,
     )
+    training = TrainingState(model, optimizer, step, average)
+    train_batches = stream(config, splits, splits.train, device, train=True, shard=parallel.shard)
+    per_epoch = len(train_batches)
+    total = total_iterations(schedule, per_epoch)
 
-    train_batches = _stream(config, splits, splits.train, device, train=True, shard=parallel.shard)
-    eval_set = splits.val if splits.val is not None else splits.test
-    iterations_per_epoch = len(train_batches)
-    total = total_iterations(schedule, iterations_per_epoch)
+    if checkpoint is None:
+        position = Position.start(device, warming_up=schedule.warmup_until_error is not None)
+    else:
+        training.restore(checkpoint)
+        position = Position.resumed(checkpoint.loop, device)
+        restore_rng(checkpoint.loop.rng)
+    resumed_at = position.iteration if checkpoint is not None else None
+    run = RunWriter(run_dir, config, model_record(config, splits), training, parallel.is_main, resumed_at)
 
-    # Where we are: the next batch to run, [R1]'s ResNet-110 warm-up state, and the running training statistics
-    # (per log window and per epoch), all saved in checkpoints so that a resumed run logs and decides as the
-    # uninterrupted one would.
-    epoch, batch_index, iteration = 0, 0, 0
-    warming_up = schedule.warmup_until_error is not None
-    best_top1 = -1.0
-    window, epoch_sums = RunningSums(device), RunningSums(device)
-    if checkpoint is not None:
-        model.load_state_dict(checkpoint.get("trained_model", checkpoint["model"]))
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        if average is not None:
-            average.load_state_dict(checkpoint["average"], checkpoint["model"])
-        if "scaler" in checkpoint:
-            step.scaler.load_state_dict(checkpoint["scaler"])
-        progress = checkpoint["progress"]
-        epoch, batch_index, iteration = progress["epoch"], progress["batch"], progress["iteration"]
-        warming_up, best_top1 = progress["warming_up"], progress["best_top1"]
-        window.load(progress["window"])
-        epoch_sums.load(progress["epoch_sums"])
-        restore_rng(checkpoint["rng"])
-    log = (
-        MetricsLog(run_dir / METRICS_FILE, resume_after_iteration=iteration if checkpoint else None)
-        if parallel.is_main
-        else None
-    )
-    finite = torch.ones((), dtype=torch.bool, device=device)  # every loss so far was finite (checked lazily)
-
-    def save(path: Path, next_epoch: int, next_batch: int) -> None:
-        _stop_if_diverged(finite, iteration, run_dir)  # never overwrite a good checkpoint with NaN weights
-        if not parallel.is_main:
-            return
-        progress = {
-            "epoch": next_epoch,
-            "batch": next_batch,
-            "iteration": iteration,
-            "warming_up": warming_up,
-            "best_top1": best_top1,
-            "window": window.state(),
-            "epoch_sums": epoch_sums.state(),
-        }
-        # "model" holds the weights eval and predict use; with EMA those are the average, and the trained weights
-        # that resume continues from are kept beside them.
-        extra = {} if average is None else {"trained_model": model.state_dict(), "average": average.state_dict()}
-        state = {
-            **model_record(config, splits),
-            "model": evaluated.state_dict(),
-            **extra,
-            "optimizer": optimizer.state_dict(),
-            "scaler": step.scaler.state_dict(),
-            "progress": progress,
-            "pixel_mean": splits.pixel_mean,
-            "rng": rng_state(),
-            "config": config_to_dict(config),
-        }
-        save_checkpoint(state, path)
-
-    started = time.perf_counter()
+    started = window_started = time.perf_counter()
     # disable=None: a bar only on a terminal, so logs and CI output stay readable.
-    visible = None if show_progress and parallel.is_main else True
-    bar = tqdm(total=total, initial=iteration, disable=visible, unit="it", dynamic_ncols=True)
+    hidden = None if show_progress and parallel.is_main else True
+    bar = tqdm(total=total, initial=position.iteration, disable=hidden, unit="it", dynamic_ncols=True)
     model.train()
     test_result: EvalResult | None = None
-    window_start = time.perf_counter()
-    while iteration < total:
-        data_seconds, epoch_start = 0.0, time.perf_counter()
-        batches = iter(train_batches.epoch(epoch, start_batch=batch_index))
-        while iteration < total:
-            fetch_start = time.perf_counter()
-            item = next(batches, None)
-            data_seconds += time.perf_counter() - fetch_start
-            if item is None:
-                break
-            images, labels = item
-            lr = learning_rate(schedule, config.optim.lr, iteration, iterations_per_epoch, warming_up=warming_up)
+    for batch in batches_from(train_batches, position, total):
+        if isinstance(batch, EpochEnd):
+            check_finite(position, parallel, run_dir)
+            epoch_loss, epoch_error, _ = position.epoch_sums.read(parallel)
+            position.epoch_sums.reset()
+            record = {
+                "kind": "epoch",
+                "iteration": position.iteration,
+                "epoch": position.epoch,
+                "seconds": batch.seconds,
+                "data_wait_share": batch.data_seconds / max(batch.seconds, 1e-9),
+                "train_loss": epoch_loss,
+                "train_error": epoch_error,
+            }
+            # Evaluation on rank 0 alone, over the whole set; the other processes wait for it at their next step.
+            if (position.epoch % runtime.eval_every == 0 or position.iteration >= total) and parallel.is_main:
+                held_out = splits.val if splits.val is not None else splits.test
+                result = _evaluate(training.evaluated, config, splits, held_out, device)
+                record.update(_prefixed("val" if splits.val is not None else "test", result))
+                if result.top1 > position.best_top1:
+                    position.best_top1 = result.top1
+                    run.save(BEST_CHECKPOINT, position)
+                if splits.val is None:
+                    test_result = result
+            run.log(record)
+            run.save(LAST_CHECKPOINT, position)
+        else:
+            images, labels = batch
+            lr = learning_rate(schedule, config.optim.lr, position.iteration, per_epoch, warming_up=position.warming_up)
             set_learning_rate(optimizer, lr)
             loss, logits = step(images, labels)
             if average is not None:
                 average.update(model)
-
-            # Training error the way [R1] Fig. 6 plots it: on the augmented batches as they are trained.
-            finite &= torch.isfinite(loss)
-            window.add(loss, logits, labels)
-            epoch_sums.add(loss, logits, labels)
-            iteration += 1
-            batch_index += 1
+            position.add(loss, logits, labels)  # training error as [R1] Fig. 6 plots it: on the augmented batches
             bar.update(1)
 
-            if iteration % runtime.log_every == 0 or iteration == total:
-                _agree_on_finite(finite, parallel)  # one NaN anywhere stops every process
-                _stop_if_diverged(finite, iteration, run_dir)  # the one host sync per log window
-                mean_loss, error, seen = window.read(parallel)
-                elapsed = time.perf_counter() - window_start
-                record = {"kind": "iteration", "iteration": iteration, "epoch": epoch, "lr": lr}
-                if log is not None:
-                    log.write(
-                        {**record, "train_loss": mean_loss, "train_error": error, "images_per_second": seen / elapsed}
-                    )
-                bar.set_postfix(loss=f"{mean_loss:.3f}", err=f"{error:.3f}", lr=f"{lr:.3g}", refresh=False)
-                if warming_up and schedule.warmup_until_error is not None and error < schedule.warmup_until_error:
-                    warming_up = False  # [R1] Sec. 4.2: back to the schedule's LR once training error < 80%
-                window.reset()
-                window_start = time.perf_counter()
-            # Not at an epoch's last batch: the end-of-epoch checkpoint follows its epoch record, and a checkpoint
-            # taken before that record would make a resumed run log the epoch twice.
-            mid_epoch = batch_index < iterations_per_epoch
-            if runtime.checkpoint_every and iteration % runtime.checkpoint_every == 0 and mid_epoch:
-                _agree_on_finite(finite, parallel)  # every process decides alike whether to write or stop
-                save(run_dir / LAST_CHECKPOINT, epoch, batch_index)
-            stopping = parallel.any(stop.requested) if parallel.active else stop.requested  # all processes agree
-            if stopping and mid_epoch and iteration < total:
-                _agree_on_finite(finite, parallel)
-                save(run_dir / LAST_CHECKPOINT, epoch, batch_index)
-                _stopped(stop, iteration, run_dir)
+            if position.iteration % runtime.log_every == 0 or position.iteration == total:
+                check_finite(position, parallel, run_dir)  # one NaN anywhere stops every process
+                loss_mean, error, seen = position.window.read(parallel)
+                seconds = time.perf_counter() - window_started
+                run.log(
+                    {"kind": "iteration", "iteration": position.iteration, "epoch": position.epoch, "lr": lr}
+                    | {"train_loss": loss_mean, "train_error": error, "images_per_second": seen / seconds}
+                )
+                bar.set_postfix(loss=f"{loss_mean:.3f}", err=f"{error:.3f}", lr=f"{lr:.3g}", refresh=False)
+                threshold = schedule.warmup_until_error
+                if position.warming_up and threshold is not None and error < threshold:
+                    position.warming_up = False  # [R1] Sec. 4.2: back to the schedule's LR once training error < 80%
+                position.window.reset()
+                window_started = time.perf_counter()
 
-        epoch_seconds = time.perf_counter() - epoch_start
-        epoch += 1
-        batch_index = 0
-        _agree_on_finite(finite, parallel)
-        _stop_if_diverged(finite, iteration, run_dir)
-        epoch_loss, epoch_error, _ = epoch_sums.read(parallel)
-        epoch_sums.reset()
-        record = {
-            "kind": "epoch",
-            "iteration": iteration,
-            "epoch": epoch,
-            "seconds": epoch_seconds,
-            "data_wait_share": data_seconds / max(epoch_seconds, 1e-9),
-            "train_loss": epoch_loss,
-            "train_error": epoch_error,
-        }
-        # Evaluation on rank 0 alone, over the whole set; the other processes wait for it at their next step.
-        if (epoch % runtime.eval_every == 0 or iteration >= total) and parallel.is_main:
-            eval_batches = _stream(config, splits, eval_set, device, train=False)
-            result = evaluate(_for_inference(evaluated, config), eval_batches.epoch(0), num_classes, device=device)
-            prefix = "val" if splits.val is not None else "test"
-            record.update({f"{prefix}_{key}": value for key, value in result.summary().items()})
-            if result.top1 > best_top1:
-                best_top1 = result.top1
-                save(run_dir / BEST_CHECKPOINT, epoch, 0)
-            if splits.val is None:
-                test_result = result
-        if log is not None:
-            log.write(record)
-        save(run_dir / LAST_CHECKPOINT, epoch, 0)
-        stopping = parallel.any(stop.requested) if parallel.active else stop.requested
-        if stopping and iteration < total:  # asked during the epoch's last step or its evaluation
-            _stopped(stop, iteration, run_dir)
+        # Between steps: a checkpoint every runtime.checkpoint_every iterations, and the stop a signal asked for (at
+        # an epoch's end, once its evaluation and checkpoint are done). Never right after an epoch's last batch: that
+        # epoch's checkpoint follows its record, and one taken before it would make a resumed run log the epoch twice.
+        mid_epoch = not isinstance(batch, EpochEnd) and position.batch < per_epoch
+        checkpoint_due = bool(runtime.checkpoint_every) and position.iteration % runtime.checkpoint_every == 0
+        stopping = position.iteration < total and position.batch < per_epoch and stop_requested(stop, parallel)
+        if mid_epoch and (checkpoint_due or stopping):
+            check_finite(position, parallel, run_dir)
+            run.save(LAST_CHECKPOINT, position)
+        if stopping:
+            raise stopped(stop, position.iteration, run_dir)
     bar.close()
 
     if parallel.is_main and (test_result is None or splits.val is not None):
-        test_batches = _stream(config, splits, splits.test, device, train=False)
-        test_result = evaluate(_for_inference(evaluated, config), test_batches.epoch(0), num_classes, device=device)
+        test_result = _evaluate(training.evaluated, config, splits, splits.test, device)
     parallel.check_same_weights(model)
     test_result = parallel.from_main(test_result)  # type: ignore[assignment]
     assert test_result is not None
     seconds = time.perf_counter() - started
-    if not parallel.is_main:
-        return TrainResult(run_dir, test_result, iteration, seconds)
-    final = {f"test_{key}": value for key, value in test_result.summary().items()}
-    assert log is not None
-    log.write({"kind": "final", "iteration": iteration, "seconds": seconds, **final})
-    log.close()
-    export_weights(evaluated.state_dict(), run_dir / "model.safetensors", model_record(config, splits))
-    plot_run(read_metrics(run_dir), run_dir, f"{config.model.name} on {config.data.dataset}")
-    details = {"per_class": test_result.per_class, "confusion": test_result.confusion}
-    _write_json(run_dir / TEST_METRICS, {**test_result.summary(), **details, "classes": splits.train.classes})
-    return TrainResult(run_dir, test_result, iteration, seconds)
+    run.finish(test_result, position.iteration, seconds, splits.train.classes)
+    return TrainResult(run_dir, test_result, position.iteration, seconds)
 
 
-def _agree_on_finite(finite: torch.Tensor, parallel: Parallel) -> None:
-    if parallel.active:
-        finite.fill_(not parallel.any(not bool(finite.item())))
+@dataclass(frozen=True)
+class TrainingState:
+    """What a step changes: the model, its optimizer, the step's loss scaler, and the weight average if any."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    step: TrainStep
+    average: WeightAverage | None
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """The weights evaluated, kept as `best`, exported and used by eval and predict: the average, with EMA."""
+        return self.average.module if self.average is not None else self.model
+
+    def checkpoint(self, record: ModelRecord, config: dict[str, Any], position: Position) -> TrainingCheckpoint:
+        # With EMA the saved model is the average; the trained weights resume continues from are kept beside it.
+        average = self.average
+        return TrainingCheckpoint(
+            SavedModel(record, self.evaluated.state_dict(), config),
+            position.saved(),
+            self.optimizer.state_dict(),
+            self.step.scaler.state_dict(),
+            trained_weights=self.model.state_dict() if average is not None else None,
+            average=average.state_dict() if average is not None else None,
+        )
+
+    def restore(self, checkpoint: TrainingCheckpoint) -> None:
+        saved = checkpoint.model.weights
+        self.model.load_state_dict(checkpoint.trained_weights if checkpoint.trained_weights is not None else saved)
+        self.optimizer.load_state_dict(checkpoint.optimizer)
+        if self.average is not None:
+            if checkpoint.average is None:
+                raise UserInputError("the checkpoint holds no weight average to continue (optim.ema_decay)")
+            self.average.load_state_dict(checkpoint.average, saved)
+        if checkpoint.scaler is not None:
+            self.step.scaler.load_state_dict(checkpoint.scaler)
 
 
-def _stop_if_diverged(finite: torch.Tensor, iteration: int, run_dir: Path) -> None:
-    if bool(finite.item()):
-        return
-    last = run_dir / LAST_CHECKPOINT
-    kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint had been written yet"
-    raise TrainingDivergedError(
-        f"training loss became NaN or infinite by iteration {iteration}; {kept} "
-        "(try a lower optim.lr or set optim.grad_clip)"
-    )
+class RunWriter:
+    """Everything a run writes into its folder once it is made: the metrics log, the checkpoints, and at the end the
+    exported weights, plots and test metrics. Rank 0 writes; on the other processes the same calls do nothing, so
+    the loop reads the same on every process."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        config: TrainConfig,
+        record: ModelRecord,
+        training: TrainingState,
+        is_main: bool,
+        resumed_at: int | None,
+    ) -> None:
+        self.run_dir, self.config, self.record, self.training = run_dir, config, record, training
+        self.is_main = is_main
+        self._config = config_to_dict(config)
+        self._log = MetricsLog(run_dir / METRICS_FILE, resume_after_iteration=resumed_at) if is_main else None
+
+    def log(self, record: dict[str, Any]) -> None:
+        if self._log is not None:
+            self._log.write(record)
+
+    def save(self, name: str, position: Position) -> None:
+        """A checkpoint of the run as it stands; the caller has checked that every loss was finite."""
+        if self.is_main:
+            checkpoint = self.training.checkpoint(self.record, self._config, position)
+            save_checkpoint(checkpoint.to_dict(), self.run_dir / name)
+
+    def finish(self, test: EvalResult, iterations: int, seconds: float, classes: list[str]) -> None:
+        """The final record, the weights alone (model.safetensors), the plots, and last the test metrics, whose
+        presence marks the run as finished."""
+        if self._log is None:
+            return
+        self._log.write({"kind": "final", "iteration": iterations, "seconds": seconds} | _prefixed("test", test))
+        self._log.close()
+        export_weights(self.training.evaluated.state_dict(), self.run_dir / "model.safetensors", self.record)
+        plot_run(read_metrics(self.run_dir), self.run_dir, f"{self.config.model.name} on {self.config.data.dataset}")
+        details = {"per_class": test.per_class, "confusion": test.confusion, "classes": classes}
+        _write_json(self.run_dir / TEST_METRICS, {**test.summary(), **details})
 
 
-def _stream(
-    config: TrainConfig,
-    splits: DataSplits,
-    data: ImageSet | FileSet,
-    device: torch.device,
-    *,
-    train: bool,
-    shard: tuple[int, int] = (0, 1),
-) -> BatchStream | FileStream:
-    return batches(
-        config.data,
-        splits,
-        data,
-        train=train,
-        seed=config.runtime.seed,
-        device=device,
-        channels_last=config.runtime.channels_last,
-        shard=shard,
-    )
+def _new_run_dir(config: TrainConfig, model: nn.Module, out: Path | None, *, force: bool) -> Path:
+    """The run folder, with the resolved config and the environment in it (rank 0's job)."""
+    copies = 2 if config.optim.ema_decay is None else 4  # the checkpoint's weights, with EMA the average's too
+    check_free_space((out or Path(config.runtime.out_dir)).resolve(), model, copies=copies)
+    run_dir = new_run_dir(out, Path(config.runtime.out_dir), f"{config.model.name}-{config.data.dataset}", force=force)
+    save_config(config, run_dir / CONFIG_FILE)
+    _write_json(run_dir / "environment.json", environment())
+    return run_dir
 
 
-def _for_inference(model: nn.Module, config: TrainConfig) -> nn.Module:
-    """The model as `eval` and `predict` will run it (BN folded, the run's precision and layout), so the accuracy a
-    run reports is the one they reproduce."""
-    return optimize_for_inference(model, precision=config.runtime.precision, channels_last=config.runtime.channels_last)
+def _evaluate(
+    model: nn.Module, config: TrainConfig, splits: DataSplits, data: ImageSet | FileSet, device: torch.device
+) -> EvalResult:
+    batches = stream(config, splits, data, device, train=False)
+    return evaluate(for_inference(model, config), batches.epoch(0), len(splits.train.classes), device=device)
+
+
+def _prefixed(prefix: str, result: EvalResult) -> dict[str, Any]:
+    return {f"{prefix}_{key}": value for key, value in result.summary().items()}
 
 
 def _write_json(path: Path, value: Any) -> None:
