@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from resnetlab.errors import UserInputError
 from resnetlab.runs.checkpoint import (
     CheckpointFallbackWarning,
     DamagedCheckpointError,
@@ -15,7 +16,6 @@ from resnetlab.runs.checkpoint import (
     previous_path,
     save_checkpoint,
 )
-from resnetlab.errors import UserInputError
 
 
 def test_round_trip_and_no_partial_file_left(tmp_path: Path) -> None:
