@@ -6,20 +6,17 @@ from pathlib import Path
 import pytest
 
 from docs_hooks.results import embed, expand
-from resnetlab.experiments import run
 
 
 @pytest.fixture(scope="module")
-def docs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A docs folder holding one smoke experiment's results, copied as they are committed under docs/results/."""
+def docs_dir(tmp_path_factory: pytest.TempPathFactory, depth_smoke: Path) -> Path:
+    """A docs folder holding one smoke experiment's results (the session's depth smoke run, tests/conftest.py), copied
+    as they are committed under docs/results/."""
     root = tmp_path_factory.mktemp("hooks")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RESNETLAB_CACHE", str(root / "cache"))
-        run("depth", budget="smoke", data=None, out=root / "depth")
     results = root / "docs" / "results" / "depth-smoke"
     results.mkdir(parents=True)
     for name in ("summary.md", "depth.png", "report.html", "results.json"):
-        shutil.copy(root / "depth" / name, results / name)
+        shutil.copy(depth_smoke / name, results / name)
     return root / "docs"
 
 

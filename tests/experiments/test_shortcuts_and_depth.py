@@ -30,8 +30,8 @@ def test_shortcuts_smoke_trains_each_option_and_counts_its_parameters(tmp_path: 
     assert "options: {}" in configs[0] and "shortcut: B" in configs[1] and "shortcut: C" in configs[2]
 
 
-def test_depth_smoke_sets_each_depth_beside_the_paper(tmp_path: Path) -> None:
-    summary = run("depth", budget="smoke", data=None, out=tmp_path / "depth").read_text()
+def test_depth_smoke_sets_each_depth_beside_the_paper(depth_smoke: Path) -> None:
+    summary = (depth_smoke / "summary.md").read_text()  # run("depth", budget="smoke"), shared: tests/conftest.py
     assert "| ResNet-20 | 269,434 |" in summary and "| 8.75% |" in summary  # 1-channel digits: 288 fewer than RGB
     assert "| ResNet-32 | 463,866 |" in summary and "| 7.51% |" in summary
     assert "- Test error falls as depth grows (to 110 layers): **" in summary

@@ -10,21 +10,20 @@ import pytest
 from resnetlab.cli import main
 from resnetlab.config import load_config
 from resnetlab.errors import UserInputError
-from resnetlab.experiments import run
 from resnetlab.report import build_report
 from resnetlab.train.loop import train
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A finished smoke experiment and a finished single run, as the commands write them."""
+def folders(tmp_path_factory: pytest.TempPathFactory, depth_smoke: Path) -> tuple[Path, Path]:
+    """A finished smoke experiment (the session's depth smoke run, tests/conftest.py; the reports are written
+    elsewhere, so it is read, not changed) and a finished single run, as the commands write them."""
     root = tmp_path_factory.mktemp("report")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RESNETLAB_CACHE", str(root / "cache"))
-        run("depth", budget="smoke", data=None, out=root / "depth")
         config = load_config(None, ["schedule.unit=iteration", "schedule.length=4", "data.batch_size=32"])
         train(config, out=root / "run", show_progress=False)
-    return root / "depth", root / "run"
+    return depth_smoke, root / "run"
 
 
 def test_the_page_stands_alone_with_tables_figures_configs_and_environment(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -116,12 +118,19 @@ def test_the_environment_and_the_batch_rule(monkeypatch: pytest.MonkeyPatch) -> 
         wrap(_model(), torch.device("cpu"), sync_batchnorm=True)
 
 
-def test_train_in_two_processes_writes_one_run(tmp_path: Path) -> None:
-    """`resnetlab train --nproc 2`: torchrun, two gloo processes, one run directory written by rank 0 alone."""
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def two_process_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """`resnetlab train --nproc 2` on the digits for 2 epochs, run once for the tests that read it (or copy it)."""
+    root = tmp_path_factory.mktemp("two-processes")
+    run = root / "run"
     argv = ["train", "--nproc", "2", "--epochs", "2", "--batch-size", "64", "--out", str(run), "--no-progress"]
-    argv += ["--set", f"data.cache_dir={tmp_path / 'cache'}"]
-    result = resnetlab(*argv)
+    argv += ["--set", f"data.cache_dir={root / 'cache'}"]
+    return run, resnetlab(*argv)
+
+
+def test_train_in_two_processes_writes_one_run(two_process_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    """`resnetlab train --nproc 2`: torchrun, two gloo processes, one run directory written by rank 0 alone."""
+    run, result = two_process_run
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("test accuracy") == 1 and "after 46 iterations" in result.stdout  # 23 global batches
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -135,14 +144,15 @@ def test_train_in_two_processes_writes_one_run(tmp_path: Path) -> None:
     assert "data.batch_size is the global batch" in (run / "config.yaml").read_text()  # the rule, in the record
 
 
-def test_a_checkpoint_of_two_processes_resumes_in_one(tmp_path: Path) -> None:
+def test_a_checkpoint_of_two_processes_resumes_in_one(
+    two_process_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     """The checkpoint holds the whole model and optimizer (rank 0's, identical to the others') and the position in
     global batches, so any number of processes can continue it with the same global batch."""
-    run = tmp_path / "run"
-    argv = ["train", "--nproc", "2", "--epochs", "2", "--batch-size", "64", "--out", str(run), "--no-progress"]
-    argv += ["--set", f"data.cache_dir={tmp_path / 'cache'}"]
-    first = resnetlab(*argv)
+    trained, first = two_process_run
     assert first.returncode == 0, first.stderr[-3000:]
+    run = tmp_path / "run"
+    shutil.copytree(trained, run)  # the shared run stays as the test above reads it
     # Back to the end of epoch 1 (kept as last.pt.prev): as if the two processes had been stopped there.
     (run / "last.pt").write_bytes((run / "last.pt.prev").read_bytes())
     (run / "test_metrics.json").unlink()

@@ -74,9 +74,16 @@ def test_bad_input_under_the_launcher_is_one_line_once(tmp_path: Path) -> None:
     assert not (tmp_path / "run").exists()
 
 
+# Long enough that the training is still running when the tests below stop it: 5 epochs remain once the first epoch's
+# checkpoint appears (an epoch of two processes took 0.3-0.8 s on an idle 2-core machine; a test reacts within 0.2 s
+# plus a /proc scan). Short enough that resuming the rest in one process takes seconds: 30 epochs took minutes.
+EPOCHS = 6
+ITERATIONS = EPOCHS * 12  # 12 global batches of 128 per epoch of the digits
+
+
 def _start_training(run: Path) -> subprocess.Popen[str]:
     """`resnetlab train --nproc 2` on the digits, returned once the first epoch's checkpoint is written."""
-    argv = ["train", "--nproc", "2", "--epochs", "30", "--out", str(run), "--no-progress"]
+    argv = ["train", "--nproc", "2", "--epochs", str(EPOCHS), "--out", str(run), "--no-progress"]
     argv += ["--set", f"data.cache_dir={run.parent / 'cache'}"]
     launcher = start_resnetlab(*argv)
     deadline = time.monotonic() + 300
@@ -88,7 +95,7 @@ def _start_training(run: Path) -> subprocess.Popen[str]:
 def _resume_in_one_process(run: Path) -> None:
     resumed = resume(run, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
-    assert "after 360 iterations" in resumed.stdout  # 30 epochs of 12 global batches
+    assert f"after {ITERATIONS} iterations" in resumed.stdout  # 6 epochs of 12 global batches
 
 
 def test_a_stop_signal_to_the_launcher_checkpoints_and_the_run_resumes(tmp_path: Path) -> None:
@@ -99,7 +106,7 @@ def test_a_stop_signal_to_the_launcher_checkpoints_and_the_run_resumes(tmp_path:
     assert launcher.returncode == 143, stderr
     assert stderr.count("resnetlab: stopped by SIGTERM after iteration") == 1, stderr  # rank 0 speaks for both
     assert f"continue with `resnetlab train --resume {run}`" in stderr
-    assert 0 < load_checkpoint(run / "last.pt")["progress"]["iteration"] < 360
+    assert 0 < load_checkpoint(run / "last.pt")["progress"]["iteration"] < ITERATIONS
     _resume_in_one_process(run)
 
 
