@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(VENV)/bin/resnetlab train
 
+# One worker per core (pytest-xdist); a module's tests stay on one worker, so its shared fixtures are made once.
+# tests/conftest.py gives each worker one thread.
 test: $(STAMP) lint
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n auto --dist loadscope
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +14,7 @@ import torchvision
 from PIL import Image
 
 from tests.data.fakes import write_photos
-
-
-def _run(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "resnetlab", *argv], capture_output=True, text=True, timeout=600)
+from tests.helpers.command import resnetlab, resnetlab_here
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +28,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def finetuned(workspace: Path) -> Path:
-    result = _run(
+    result = resnetlab_here(
         "finetune",
         str(workspace / "photos"),
         "--init",
@@ -63,7 +58,7 @@ def finetuned(workspace: Path) -> Path:
 
 def test_predict_writes_csv_with_the_top_classes(finetuned: Path, workspace: Path) -> None:
     out = workspace / "predictions.csv"
-    result = _run(
+    result = resnetlab_here(
         "predict", str(finetuned), str(workspace / "photos"), "--topk", "2", "--format", "csv", "--out", str(out)
     )
     assert result.returncode == 0, result.stderr
@@ -75,7 +70,7 @@ def test_predict_writes_csv_with_the_top_classes(finetuned: Path, workspace: Pat
 
 
 def test_embed_writes_one_row_per_image(finetuned: Path, workspace: Path) -> None:
-    result = _run("embed", str(finetuned), str(workspace / "photos"), "--out", str(workspace / "feats.npy"))
+    result = resnetlab_here("embed", str(finetuned), str(workspace / "photos"), "--out", str(workspace / "feats.npy"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("15 x 512 features:")
     assert np.load(workspace / "feats.npy").shape == (15, 512)
@@ -84,7 +79,8 @@ def test_embed_writes_one_row_per_image(finetuned: Path, workspace: Path) -> Non
 @pytest.mark.parametrize(("format", "suffix"), [("onnx", ".onnx"), ("torchscript", ".ts")])
 def test_export_checks_the_file_against_pytorch(finetuned: Path, workspace: Path, format: str, suffix: str) -> None:
     photo = str(next((workspace / "photos" / "class_0").glob("*.jpg")))
-    result = _run("export", str(finetuned), "--format", format, "--images", photo)
+    # A child process: a fresh interpreter prints the warnings an import would, which this process printed long ago.
+    result = resnetlab("export", str(finetuned), "--format", format, "--images", photo)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no deprecation or exporter noise
     assert f"exported: {finetuned / ('model' + suffix)}" in result.stdout
@@ -94,7 +90,7 @@ def test_export_checks_the_file_against_pytorch(finetuned: Path, workspace: Path
 
 def test_explain_writes_a_heatmap_png_of_the_images_size(finetuned: Path, workspace: Path) -> None:
     photo = next((workspace / "photos" / "class_1").glob("*.jpg"))
-    result = _run("explain", str(finetuned), str(photo), "--out", str(workspace / "cam.png"))
+    result = resnetlab_here("explain", str(finetuned), str(photo), "--out", str(workspace / "cam.png"))
     assert result.returncode == 0, result.stderr
     assert "Grad-CAM:" in result.stdout
     with Image.open(photo) as original, Image.open(workspace / "cam.png") as heatmap:
@@ -103,7 +99,7 @@ def test_explain_writes_a_heatmap_png_of_the_images_size(finetuned: Path, worksp
 
 def test_pretrained_weights_predict_with_the_classes_they_carry(workspace: Path) -> None:
     photo = str(next((workspace / "photos" / "class_0").glob("*.jpg")))
-    result = _run("predict", str(workspace / "resnet18.pth"), photo, "--format", "json")
+    result = resnetlab_here("predict", str(workspace / "resnet18.pth"), photo, "--format", "json")
     assert result.returncode == 0, result.stderr
     top = json.loads(result.stdout)["top"][0]["class"]
     assert top in torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]  # the names travel along
@@ -121,6 +117,6 @@ def test_pretrained_weights_predict_with_the_classes_they_carry(workspace: Path)
 )
 def test_transfer_mistakes_are_one_line(argv: list[str], message: str, workspace: Path) -> None:
     argv = [str(workspace / a) if a in ("photos", "resnet18.pth") else a for a in argv]
-    result = _run(*argv)
+    result = resnetlab_here(*argv)
     assert result.returncode == 2
     assert message in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 from typing import get_args
 
 import pytest
@@ -13,6 +11,7 @@ from resnetlab.cli import build_parser, catalog, main
 from resnetlab.config import Dataset, Device, EvalView, Precision
 from resnetlab.experiments import Budget
 from resnetlab.inference.evaluate_run import EvalPrecision
+from tests.helpers.command import resnetlab, resnetlab_here
 
 
 @pytest.mark.parametrize(
@@ -28,12 +27,27 @@ from resnetlab.inference.evaluate_run import EvalPrecision
     ],
 )
 def test_bad_input_is_one_line_and_a_non_zero_exit(argv: list[str], message: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "resnetlab", *argv], capture_output=True, text=True)
+    result = resnetlab_here(*argv)
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["modles"], "resnetlab: error: argument COMMAND: invalid choice: 'modles'"),  # argparse's
+        (["summary", "resnet5"], "resnetlab: error: unknown model 'resnet5'; closest: resnet50"),  # resnetlab's
+    ],
+)
+def test_the_installed_command_says_bad_input_in_one_line(argv: list[str], message: str) -> None:
+    """`python -m resnetlab` as a user runs it: the entry point passes main's exit code on and prints no traceback
+    (the other tests call the same `main` in-process)."""
+    result = resnetlab(*argv)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert message in result.stderr and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
 
 
 def test_a_process_whose_partner_died_says_so_in_one_line(

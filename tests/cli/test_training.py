@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +12,7 @@ from sklearn.datasets import load_digits
 
 from resnetlab.cli import main, training
 from resnetlab.config import TrainConfig, load_recipe
-
-
-def _run(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "resnetlab", *argv], capture_output=True, text=True, cwd=cwd, timeout=600
-    )
+from tests.helpers.command import resnetlab_here as _run
 
 
 @pytest.fixture(scope="module")

@@ -93,7 +93,7 @@ def _start_training(run: Path) -> subprocess.Popen[str]:
 
 
 def _resume_in_one_process(run: Path) -> None:
-    resumed = resume(run, timeout=300)
+    resumed = resume(run)
     assert resumed.returncode == 0, resumed.stderr
     assert f"after {ITERATIONS} iterations" in resumed.stdout  # 6 epochs of 12 global batches
 
