@@ -112,3 +112,15 @@ def test_folders_and_modules_stay_small() -> None:
     }
     assert not crowded, f"folders over {MAX_MODULES} modules: {crowded}"
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def test_torchrun_variables_are_read_in_one_place() -> None:
+    """RANK, LOCAL_RANK and WORLD_SIZE are read by `runtime.distributed.from_environment` alone; everything else asks
+    it (or the `Parallel` built from it), so a change to how a process learns its place is made once."""
+    readers = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and node.value in ("RANK", "LOCAL_RANK", "WORLD_SIZE")
+    )
+    assert set(readers) == {"runtime/distributed.py"}, readers

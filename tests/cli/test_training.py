@@ -80,7 +80,9 @@ def test_predict_files_and_folders_with_class_names(trained_run: Path, tmp_path:
         (["train", "--set", "optim.lr=-1"], "optim.lr must be > 0, got -1"),
         (["train", "--set", "optim.lrr=1"], "unknown config key optim.lrr (did you mean optim.lr?)"),
         (["train", "--set", "schedule.kind=linear"], "schedule.kind must be one of"),
-        (["train", "--batch-size", "0"], "--batch-size: must be a whole number >= 1"),
+        (["train", "--batch-size", "0"], "data.batch_size must be >= 1, got 0"),  # the config's check, not the flag's
+        (["train", "--epochs", "ten"], "--epochs: must be a whole number, got 'ten'"),
+        (["train", "--seed", "-1"], "runtime.seed must be >= 0, got -1"),
         (["train", "--data", "/nonexistent/images"], "/nonexistent/images"),
         (["train", "no-such-config.yaml"], "config file no-such-config.yaml does not exist"),
         (["train", "cifar10/resnet21"], "no file and no shipped recipe named 'cifar10/resnet21' (did you mean"),

@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from resnetlab.config import ConfigError, TrainConfig, load_config, load_recipe, save_config
+from resnetlab.config import (
+    ConfigError,
+    TrainConfig,
+    config_from_dict,
+    config_to_dict,
+    load_config,
+    load_recipe,
+    save_config,
+)
 
 
 def test_defaults_are_the_main_job() -> None:
@@ -40,6 +48,13 @@ def test_overrides_read_values_as_yaml() -> None:
         ("schedule.warmup_until_error=0.8", "schedule.warmup_lr must be set with warmup_until_error"),
         ("optim", "override 'optim' is not key=value"),
         ("optim.lr.x=1", "optim.lr must be a number, got {'x': 1}"),
+        ("optim.lr=true", "optim.lr must be a number, got True"),  # YAML's true is no number, nor 1
+        ("data.batch_size=true", "data.batch_size must be a whole number, got True"),
+        ("data.batch_size='64'", "data.batch_size must be a whole number, got '64'"),  # quoted: text, not a number
+        ("schedule.milestones=[10, x]", "schedule.milestones[1] must be a whole number, got 'x'"),
+        ("model.name=20", "model.name must be text, got 20"),
+        ("model.options=3", "model.options must be a mapping, got 3"),
+        ("data.zzz=1", "unknown config key data.zzz; valid keys: dataset, path, val_fraction"),
     ],
 )
 def test_bad_values_name_the_key_and_the_rule(override: str, message: str) -> None:
@@ -103,3 +118,14 @@ def test_paper_recipe_values() -> None:
 def test_a_warmup_lr_without_its_stopping_rule_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"schedule\.warmup_until_error must be set with warmup_lr"):
         load_config(overrides=["schedule.warmup_lr=0.01"])
+
+
+def test_a_stored_config_is_checked_like_a_file() -> None:
+    """A config read back from a checkpoint goes through the same checks, with the same one-line errors."""
+    stored = config_to_dict(load_config())
+    assert config_from_dict(stored) == TrainConfig()
+    stored["optim"]["momentun"] = 0.9
+    with pytest.raises(ConfigError, match=r"^unknown config key optim\.momentun \(did you mean optim\.momentum\?\)$"):
+        config_from_dict(stored)
+    with pytest.raises(ConfigError, match=r"^config must be a mapping, got \[1\]$"):
+        config_from_dict([1])  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -8,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from resnetlab.cli import main
+from resnetlab.config import TrainConfig
 from resnetlab.errors import UserInputError
-from resnetlab.experiments import resummarize, run
+from resnetlab.experiments import resummarize, run, runner
 from resnetlab.experiments.runner import COPIED_FROM, PlannedRun, run_experiment
 from resnetlab.experiments.summary import percent
 from resnetlab.runs.run_dir import TEST_METRICS
@@ -152,12 +154,23 @@ def test_seeds_give_one_folder_per_seed(tmp_path: Path) -> None:
     assert weights[0] != weights[1]  # two seeds, two different networks
 
 
-def test_a_diverged_run_is_recorded_as_failed_and_the_experiment_goes_on(tmp_path: Path) -> None:
+def test_a_diverged_run_is_recorded_as_failed_and_the_experiment_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "exp"
     planned = [
-        PlannedRun("exploding", "cifar_plain20", "plain", 20, ("optim.lr=1e12",)),
+        PlannedRun("exploding", "cifar_plain20", "plain", 20),
         PlannedRun("fine", "cifar_resnet20", "ResNet", 20),
     ]
+    planned_config = runner.run_config
+
+    def exploding_lr(shared: TrainConfig, run: PlannedRun, seed: int) -> TrainConfig:  # LR 1e12: NaN within steps
+        config = planned_config(shared, run, seed)
+        if run.label != "exploding":
+            return config
+        return dataclasses.replace(config, optim=dataclasses.replace(config.optim, lr=1e12))
+
+    monkeypatch.setattr(runner, "run_config", exploding_lr)
     lines: list[str] = []
     finished = run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1, announce=lines.append)
     assert finished[0].diverged is not None and "NaN or infinite" in finished[0].diverged

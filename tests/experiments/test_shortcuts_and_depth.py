@@ -54,8 +54,13 @@ def test_identity_mappings_smoke_trains_every_variant_of_both_tables(tmp_path: P
 
 def test_the_quick_budget_gives_110_layers_the_papers_warm_up(tmp_path: Path) -> None:
     from resnetlab.experiments import depth, identity_mappings, responses
+    from resnetlab.experiments.budget import recipe
+    from resnetlab.experiments.runner import PlannedRun, run_config
 
     for experiment in (depth, responses, identity_mappings):
         for planned in experiment.plan("quick") + experiment.plan("paper"):
-            warm = "schedule.warmup_lr=0.01" in planned.overrides
-            assert warm == (planned.depth >= 110), (experiment.__name__, planned.label)
+            assert planned.warm_up == (planned.depth >= 110), (experiment.__name__, planned.label)
+    shared = recipe("smoke", None)
+    for warm_up in (False, True):
+        schedule = run_config(shared, PlannedRun("ResNet-110", "cifar_resnet110", "ResNet", 110, warm_up), 0).schedule
+        assert (schedule.warmup_lr, schedule.warmup_until_error) == ((0.01, 0.8) if warm_up else (None, None))

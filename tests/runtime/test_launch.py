@@ -56,10 +56,9 @@ def test_the_message_of_a_process_that_failed_alone_is_printed(capsys: pytest.Ca
 
 def test_a_message_is_left_only_under_resnetlabs_launcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(MESSAGES, raising=False)
-    assert not leave_message("resnetlab: error: x")
+    assert not leave_message("resnetlab: error: x", rank=0)
     monkeypatch.setenv(MESSAGES, str(tmp_path))
-    monkeypatch.setenv("RANK", "3")
-    assert leave_message("resnetlab: error: y")
+    assert leave_message("resnetlab: error: y", rank=3)
     assert (tmp_path / "rank3.txt").read_text() == "resnetlab: error: y"
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from resnetlab.cli import catalog, deploy, experiments, training
 from resnetlab.cli.arguments import Parser, UsageError
 from resnetlab.errors import UserInputError
-from resnetlab.runtime.distributed import lost_another_process
+from resnetlab.runtime.distributed import Distributed, from_environment, lost_another_process
 from resnetlab.runtime.launch import leave_message
 from resnetlab.train.loop import TrainingInterruptedError
 
@@ -65,26 +65,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         reason = lost_another_process(error)
         if reason is None:
             raise
+        context = _torchrun_process()
         _say(
-            f"resnetlab: error: training process {os.environ.get('RANK', '0')} lost contact with the others "
+            f"resnetlab: error: training process {0 if context is None else context.rank} lost contact with the others "
             f"({reason}); the run directory keeps its last checkpoint for `resnetlab train --resume`"
         )
         return 1
+
+
+def _torchrun_process() -> Distributed | None:
+    """The torchrun process this is (None: a single process, or a torchrun environment too broken to say)."""
+    try:
+        return from_environment()
+    except UserInputError:  # the error being reported may be this one: say it, do not raise it again
+        return None
 
 
 def _say(message: str) -> None:
     """One line on stderr. Under torchrun every process meets the same bad input, so rank 0 speaks for all; the
     others leave their line to resnetlab's launcher, which prints what rank 0 did not say (resnetlab.runtime.launch).
     Under a plain torchrun they print it with their rank."""
-    rank = os.environ.get("RANK", "0")
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    context = _torchrun_process()
+    if context is None:
         print(message, file=sys.stderr)
         return
-    left = leave_message(message)
-    if rank == "0":
+    left = leave_message(message, context.rank)
+    if context.is_main:
         print(message, file=sys.stderr)
     elif not left:
-        print(f"[rank {rank}] {message}", file=sys.stderr)
+        print(f"[rank {context.rank}] {message}", file=sys.stderr)
 
 
 def _print_file_names_as_bytes(stream: object) -> None:

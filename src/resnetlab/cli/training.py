@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import get_args
@@ -14,12 +13,13 @@ from resnetlab.cli.arguments import (
     UsageError,
     add_compile_flag,
     add_transfer_flags,
-    non_negative_int,
     positive_int,
+    whole_number,
 )
 from resnetlab.config import Dataset, Device, EvalView, Precision, load_config, with_overrides
 from resnetlab.data import guess_dataset
 from resnetlab.inference.evaluate_run import EvalPrecision, evaluate_checkpoint
+from resnetlab.runtime.distributed import from_environment
 from resnetlab.train.loop import TrainResult, resume, train
 
 
@@ -40,11 +40,12 @@ def add_commands(commands: Commands) -> None:
     train.add_argument("--data", help="dataset path: CIFAR pickle folder or class-per-folder tree (data.path)")
     train.add_argument("--dataset", choices=get_args(Dataset), help="data.dataset")
     length = train.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=positive_int, help="train for N epochs (schedule.unit=epoch)")
-    length.add_argument("--iters", type=positive_int, help="train for N iterations (schedule.unit=iteration)")
-    train.add_argument("--batch-size", type=positive_int, help="data.batch_size")
+    # Flags that set a config key parse a whole number; the config's own checks judge its range, in one place.
+    length.add_argument("--epochs", type=whole_number, help="train for N epochs (schedule.unit=epoch)")
+    length.add_argument("--iters", type=whole_number, help="train for N iterations (schedule.unit=iteration)")
+    train.add_argument("--batch-size", type=whole_number, help="data.batch_size")
     train.add_argument("--lr", type=float, help="base learning rate (optim.lr)")
-    train.add_argument("--seed", type=non_negative_int, help="runtime.seed")
+    train.add_argument("--seed", type=whole_number, help="runtime.seed")
     train.add_argument("--device", choices=get_args(Device), help="runtime.device")
     train.add_argument(
         "--precision",
@@ -80,11 +81,11 @@ def add_commands(commands: Commands) -> None:
         help="torchvision:NAME[.WEIGHTS], timm:NAME, or a local .pth / .safetensors / resnetlab checkpoint",
     )
     finetune.add_argument("--model", help="the network the weights fit (default: read from the weights)")
-    finetune.add_argument("--freeze-stages", type=non_negative_int, help="freeze the stem and the first N stages")
-    finetune.add_argument("--epochs", type=positive_int, help="schedule length (default 10)")
+    finetune.add_argument("--freeze-stages", type=whole_number, help="freeze the stem and the first N stages")
+    finetune.add_argument("--epochs", type=whole_number, help="schedule length (default 10)")
     finetune.add_argument("--lr", type=float, help="the head's LR (default 0.01; the backbone's is 0.1x)")
-    finetune.add_argument("--batch-size", type=positive_int, help="data.batch_size (default 32)")
-    finetune.add_argument("--seed", type=non_negative_int, help="runtime.seed")
+    finetune.add_argument("--batch-size", type=whole_number, help="data.batch_size (default 32)")
+    finetune.add_argument("--seed", type=whole_number, help="runtime.seed")
     finetune.add_argument("--device", choices=get_args(Device), help="runtime.device")
     finetune.add_argument("--out", type=Path, help="run directory (default: a new folder under runs/)")
     finetune.add_argument("--force", action="store_true", help="start over in an existing --out (the old one is kept)")
@@ -163,7 +164,7 @@ def _as_overrides(pairs: list[tuple[str, object]]) -> list[str]:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    if args.nproc is not None and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+    if args.nproc is not None and args.nproc > 1 and from_environment() is None:  # not yet one of its processes
         from resnetlab.runtime.launch import launch_processes  # torch.distributed's launcher: imported when used
 
         return launch_processes(args.nproc, _without_nproc(args.argv))
@@ -191,7 +192,8 @@ def _without_nproc(argv: list[str]) -> list[str]:
 
 
 def _report_training(result: TrainResult) -> int:
-    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
+    context = from_environment()
+    if context is not None and not context.is_main:  # under torchrun, rank 0 speaks for the run
         return 0
     test = result.test
     print(

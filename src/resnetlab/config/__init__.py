@@ -9,7 +9,6 @@ from resnetlab.config.loading import (
     parse_assignment,
     parse_value,
     save_config,
-    validate,
     with_overrides,
 )
 from resnetlab.config.recipes import recipe_names, recipe_summary
@@ -31,6 +30,7 @@ from resnetlab.config.schema import (
     Storage,
     TrainConfig,
 )
+from resnetlab.config.validation import validate
 
 __all__ = [
     "Augment",

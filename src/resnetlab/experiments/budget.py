@@ -52,10 +52,15 @@ def iterations(budget: Budget) -> int:
     return _SHORTENED.get(budget) or load_recipe(RECIPES[budget]).schedule.length
 
 
-def warm_up(depth: int) -> tuple[str, ...]:
-    """[R1] Sec. 4.2: ResNet-110 (and deeper) starts at LR 0.01 until the training error is below 80%, because 0.1
-    is too large for it to start converging; then the recipe's LR."""
-    return ("schedule.warmup_lr=0.01", "schedule.warmup_until_error=0.8") if depth >= 110 else ()
+def warm_up(depth: int) -> bool:
+    """Whether a network of `depth` layers needs [R1] Sec. 4.2's warm-up (`warmed_up`): ResNet-110 and deeper."""
+    return depth >= 110
+
+
+def warmed_up(schedule: ScheduleConfig) -> ScheduleConfig:
+    """[R1] Sec. 4.2: ResNet-110 starts at LR 0.01 until the training error is below 80%, because 0.1 is too large
+    for it to start converging; then the recipe's LR."""
+    return dataclasses.replace(schedule, warmup_lr=0.01, warmup_until_error=0.8)
 
 
 def recipe(budget: Budget, data: str | None, *, length: int | None = None) -> TrainConfig:

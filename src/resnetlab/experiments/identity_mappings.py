@@ -21,42 +21,42 @@ from resnetlab.experiments.verdict import all_of, lower
 
 TITLE = "Identity mappings: shortcut types and unit orderings on a CIFAR-10 ResNet ([R2] Tables 1 and 2)"
 
-# (label, table, what it is, options, [R2] ResNet-110 test error % or None for "fail": above 20%)
-VARIANTS: tuple[tuple[str, str, str, tuple[str, ...], float | None], ...] = (
-    ("original", "1, 2", "identity shortcut, original unit", (), 6.61),
+# (label, table, what it is, model options, [R2] ResNet-110 test error % or None for "fail": above 20%)
+VARIANTS: tuple[tuple[str, str, str, dict[str, object], float | None], ...] = (
+    ("original", "1, 2", "identity shortcut, original unit", {}, 6.61),
     (
         "constant-scaling",
         "1",
         "shortcut and residual both scaled by 0.5",
-        ("shortcut_mapping=scaling", "shortcut_scale=0.5", "residual_scale=0.5"),
+        {"shortcut_mapping": "scaling", "shortcut_scale": 0.5, "residual_scale": 0.5},
         12.35,
     ),
     (
         "exclusive-gating",
         "1",
         "exclusive gating, b_g = -6",
-        ("shortcut_mapping=exclusive_gating", "gate_bias=-6"),
+        {"shortcut_mapping": "exclusive_gating", "gate_bias": -6},
         8.70,
     ),
     (
         "shortcut-gating",
         "1",
         "shortcut-only gating, b_g = -6",
-        ("shortcut_mapping=shortcut_gating", "gate_bias=-6"),
+        {"shortcut_mapping": "shortcut_gating", "gate_bias": -6},
         6.91,
     ),
-    ("conv1x1-shortcut", "1", "1x1 convolution shortcut", ("shortcut_mapping=conv1x1",), 12.22),
+    ("conv1x1-shortcut", "1", "1x1 convolution shortcut", {"shortcut_mapping": "conv1x1"}, 12.22),
     (
         "dropout-shortcut",
         "1",
         "dropout 0.5 on the shortcut",
-        ("shortcut_mapping=dropout", "shortcut_dropout=0.5"),
+        {"shortcut_mapping": "dropout", "shortcut_dropout": 0.5},
         None,
     ),
-    ("bn-after-add", "2", "BN after addition", ("unit_order=bn_after_add",), 8.17),
-    ("relu-before-add", "2", "ReLU before addition", ("unit_order=relu_before_add",), 7.84),
-    ("relu-preact", "2", "ReLU-only pre-activation", ("unit_order=relu_preact",), 6.71),
-    ("full-preact", "2", "full pre-activation", ("unit_order=full_preact",), 6.37),
+    ("bn-after-add", "2", "BN after addition", {"unit_order": "bn_after_add"}, 8.17),
+    ("relu-before-add", "2", "ReLU before addition", {"unit_order": "relu_before_add"}, 7.84),
+    ("relu-preact", "2", "ReLU-only pre-activation", {"unit_order": "relu_preact"}, 6.71),
+    ("full-preact", "2", "full pre-activation", {"unit_order": "full_preact"}, 6.37),
 )
 _DEPTH = {"smoke": 20, "quick": 56, "standard": 56, "paper": 110}
 
@@ -64,9 +64,7 @@ _DEPTH = {"smoke": 20, "quick": 56, "standard": 56, "paper": 110}
 def plan(budget: Budget) -> list[PlannedRun]:
     depth = _DEPTH[budget]
     return [
-        PlannedRun(
-            label, f"cifar_resnet{depth}", table, depth, (*(f"model.options.{o}" for o in options), *warm_up(depth))
-        )
+        PlannedRun(label, f"cifar_resnet{depth}", table, depth, warm_up(depth), tuple(options.items()))
         for label, table, _, options, _ in VARIANTS
     ]
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
-from resnetlab.config import ModelConfig, TrainConfig, config_from_dict, config_to_dict, with_overrides
+from resnetlab.config import TrainConfig, config_from_dict, config_to_dict
 from resnetlab.errors import UserInputError
-from resnetlab.experiments.budget import Budget, recipe
+from resnetlab.experiments.budget import Budget, recipe, warmed_up
 from resnetlab.models import create_model
 from resnetlab.runs.checkpoint import read_model
 from resnetlab.runs.run_dir import CONFIG_FILE, LAST_CHECKPOINT, TEST_METRICS, read_metrics
@@ -42,8 +42,8 @@ class PlannedRun:
     model: str  # registered model name
     group: str  # what the figures and tables group by, e.g. "plain" or "ResNet"
     depth: int
-    # Config overrides of this run only, e.g. ("model.options.shortcut=B",), as on the command line's --set.
-    overrides: tuple[str, ...] = ()
+    warm_up: bool = False  # [R1] Sec. 4.2's warm-up for ResNet-110 (budget.warmed_up)
+    options: tuple[tuple[str, Any], ...] = ()  # model options of this run, e.g. (("shortcut", "B"),)
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,7 @@ class FinishedRun:
             config = yaml.safe_load((self.run_dir / CONFIG_FILE).read_text())
             model = create_model(config["model"]["name"], **config["model"]["options"])
         else:
-            start = TrainConfig(model=ModelConfig(name=self.planned.model))
-            planned = with_overrides(start, self.planned.overrides).model
-            model = create_model(planned.name, **planned.options)
+            model = create_model(self.planned.model, **dict(self.planned.options))
         return sum(p.numel() for p in model.parameters())
 
     @property
@@ -132,13 +130,15 @@ def run_experiment(
 
 
 def run_config(shared: TrainConfig, run: PlannedRun, seed: int) -> TrainConfig:
-    """One planned run's config: the budget's recipe with the run's network and seed, then the run's own overrides."""
+    """One planned run's config: the budget's recipe with the run's network, its model options, its warm-up and
+    the seed; checked, and a config of its own (no list or mapping shared with other runs)."""
     config = dataclasses.replace(
         shared,
-        model=dataclasses.replace(shared.model, name=run.model),
+        model=dataclasses.replace(shared.model, name=run.model, options={**shared.model.options, **dict(run.options)}),
+        schedule=warmed_up(shared.schedule) if run.warm_up else shared.schedule,
         runtime=dataclasses.replace(shared.runtime, seed=seed),
     )
-    return with_overrides(config, run.overrides)  # a config of its own: no list or mapping shared with other runs
+    return config_from_dict(config_to_dict(config))
 
 
 def _finish(

@@ -26,7 +26,7 @@ def plan(budget: Budget) -> list[PlannedRun]:
     # Option A is the CIFAR nets' own ([R1] Sec. 4.2), so it needs no override, and its runs are the very runs of the
     # other experiments (which a sibling experiment folder may then lend; see runner).
     return [
-        PlannedRun(f"ResNet-{d}-{o}", f"cifar_resnet{d}", o, d, () if o == "A" else (f"model.options.shortcut={o}",))
+        PlannedRun(f"ResNet-{d}-{o}", f"cifar_resnet{d}", o, d, options=() if o == "A" else (("shortcut", o),))
         for d in depths
         for o in OPTIONS
     ]

@@ -79,8 +79,9 @@ def existing_run_dir(path: Path) -> Path:
     return path
 
 
-def environment() -> dict[str, Any]:
-    """What produced a run: versions, machine, command line, and the code's git commit when there is one."""
+def environment(processes: int = 1) -> dict[str, Any]:
+    """What produced a run: versions, machine, command line, and the code's git commit when there is one; `processes`
+    is the number of training processes (torchrun's world size), among which data.batch_size is shared."""
     info: dict[str, Any] = {
         "python": sys.version.split()[0],
         "torch": torch.__version__,
@@ -88,7 +89,7 @@ def environment() -> dict[str, Any]:
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
-        "processes": int(os.environ.get("WORLD_SIZE", "1")),  # torchrun's; data.batch_size is shared among them
+        "processes": processes,
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "command": sys.argv,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -51,12 +51,13 @@ def launch_processes(count: int, arguments: list[str]) -> int:
     return 0
 
 
-def leave_message(message: str) -> bool:
-    """In a process that resnetlab's launcher started: keep `message` for the launcher; False anywhere else."""
+def leave_message(message: str, rank: int) -> bool:
+    """In process `rank` of those resnetlab's launcher started: keep `message` for the launcher; False anywhere
+    else."""
     folder = os.environ.get(MESSAGES)
     if folder is None:
         return False
-    (Path(folder) / f"rank{os.environ.get('RANK', '0')}.txt").write_text(message)
+    (Path(folder) / f"rank{rank}.txt").write_text(message)
     return True
 
 

@@ -88,7 +88,7 @@ def train(
     with deterministic_mode(config.runtime.deterministic):
         # Everything that can fail on bad input, before anything is written.
         setup = prepare(config, init_weights=init_weights)
-        run_dir = on_main(setup.parallel, lambda: _new_run_dir(config, setup.model, out, force=force))
+        run_dir = on_main(setup.parallel, lambda: _new_run_dir(config, setup, out, force=force))
         return resumable(
             run_dir, setup.parallel, lambda stop: _run(config, setup, run_dir, None, stop, show_progress=show_progress)
         )
@@ -307,13 +307,14 @@ class RunWriter:
         _write_json(self.run_dir / TEST_METRICS, {**test.summary(), **details})
 
 
-def _new_run_dir(config: TrainConfig, model: nn.Module, out: Path | None, *, force: bool) -> Path:
+def _new_run_dir(config: TrainConfig, setup: Setup, out: Path | None, *, force: bool) -> Path:
     """The run folder, with the resolved config and the environment in it (rank 0's job)."""
     copies = 2 if config.optim.ema_decay is None else 4  # the checkpoint's weights, with EMA the average's too
-    check_free_space((out or Path(config.runtime.out_dir)).resolve(), model, copies=copies)
+    check_free_space((out or Path(config.runtime.out_dir)).resolve(), setup.model, copies=copies)
     run_dir = new_run_dir(out, Path(config.runtime.out_dir), f"{config.model.name}-{config.data.dataset}", force=force)
     save_config(config, run_dir / CONFIG_FILE)
-    _write_json(run_dir / "environment.json", environment())
+    context = setup.parallel.context
+    _write_json(run_dir / "environment.json", environment(processes=1 if context is None else context.world_size))
     return run_dir
 
 
