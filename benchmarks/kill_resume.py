@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from resnetlab.runs.checkpoint import load_checkpoint
+from resnetlab.runs.checkpoint import read_training_checkpoint
 
 COMMON = ["--deterministic", "--no-progress", "--set", "runtime.checkpoint_every=5", "--set", "runtime.log_every=5"]
 
@@ -84,23 +84,24 @@ def main() -> int:
             print(f"| {kills} | {delay:.2f} | none yet: started again |")
             process = _resnetlab("train", *config, "--out", str(killed), "--force")
             continue
-        iteration = load_checkpoint(killed / "last.pt")["progress"]["iteration"]
+        iteration = read_training_checkpoint(killed / "last.pt").loop.iteration
         print(f"| {kills} | {delay:.2f} | {iteration} |")
         process = _resnetlab("train", "--resume", str(killed))
     if process.wait() != 0:
         print("the last resume failed", file=sys.stderr)
         return 1
 
-    expected = load_checkpoint(root / "reference" / "last.pt")
-    got = load_checkpoint(killed / "last.pt")
-    same_weights = all(torch.equal(expected["model"][k], got["model"][k]) for k in expected["model"])
-    iterations = got["progress"]["iteration"]
+    expected = read_training_checkpoint(root / "reference" / "last.pt")
+    got = read_training_checkpoint(killed / "last.pt")
+    weights = expected.model.weights
+    same_weights = all(torch.equal(weights[k], got.model.weights[k]) for k in weights)
+    iterations = got.loop.iteration
     print(
         f"killed {kills} times and resumed: {iterations} iterations, like the uninterrupted run's "
-        f"{expected['progress']['iteration']}"
+        f"{expected.loop.iteration}"
     )
     print(f"final weights bit-identical to the uninterrupted run: {'yes' if same_weights else 'NO'}")
-    return 0 if same_weights and iterations == expected["progress"]["iteration"] else 1
+    return 0 if same_weights and iterations == expected.loop.iteration else 1
 
 
 if __name__ == "__main__":

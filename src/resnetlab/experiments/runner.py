@@ -90,8 +90,8 @@ class FinishedRun:
             record = read_model(self.run_dir / LAST_CHECKPOINT).record
             model = create_model(record.model_name, **record.model_options)
         elif (self.run_dir / CONFIG_FILE).exists():
-            config = yaml.safe_load((self.run_dir / CONFIG_FILE).read_text())
-            model = create_model(config["model"]["name"], **config["model"]["options"])
+            saved = config_from_dict(yaml.safe_load((self.run_dir / CONFIG_FILE).read_text())).model
+            model = create_model(saved.name, **saved.options)
         else:
             model = create_model(self.planned.model, **dict(self.planned.options))
         return sum(p.numel() for p in model.parameters())
