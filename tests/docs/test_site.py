@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.browser import playwright_driver
+
 ROOT = Path(__file__).resolve().parents[2]
 # Screenshots of the home and degradation pages land here (`test-output/` in the repository unless set otherwise).
 OUTPUT = Path(os.environ.get("RESNETLAB_TEST_OUTPUT", ROOT / "test-output")) / "docs-site"
@@ -58,19 +60,44 @@ def test_the_strict_build_writes_the_generated_and_included_pages(site: Path) ->
     assert "<!-- resnetlab:" not in architectures and "--8&lt;--" not in (site / "index.html").read_text()
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed (.ci/run installs it)")
+# Text that is still TeX after the page loaded: a formula KaTeX did not render (code and rendered math excluded).
+RAW_TEX = r"""() => {
+    const unrendered = Array.from(document.querySelectorAll('.arithmatex'))
+        .filter(e => !e.querySelector('.katex')).map(e => e.textContent.slice(0, 80));
+    const text = document.querySelector('article') || document.body;
+    const copy = text.cloneNode(true);
+    copy.querySelectorAll('pre, code, .katex').forEach(e => e.remove());
+    const visible = copy.textContent;
+    const marks = ['\\(', '\\[', '$$'].filter(m => visible.includes(m));
+    const dollars = visible.match(/\$[^$\s][^$]*\$/g) || [];
+    return [...unrendered, ...marks, ...dollars];
+}"""
+# Formulas rendered per page, at least (the pages whose formulas this site promises).
+MATH = {"theory/residual-learning": 3, "theory/preactivation": 4, "theory/convolution": 3, "experiments/verdicts": 2}
+
+
 def test_every_page_renders_in_chromium_with_its_images_and_no_console_error(site: Path, served: str) -> None:
-    playwright = pytest.importorskip("playwright.sync_api", reason="playwright is installed with the dev extra")
+    """Every page: no console error, no failed request, every image and SVG diagram loaded, every formula rendered
+    by KaTeX (served from the site) with no raw TeX left; screenshots of the pages a student starts from."""
+    executable = playwright_driver()
+    import playwright.sync_api as playwright
+
     pages = sorted(p.parent.relative_to(site).as_posix() for p in site.rglob("index.html"))
     pages = [p for p in pages if not p.startswith(("assets", "search", "results"))]
     assert len(pages) >= 20
     problems: list[str] = []
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    screenshots = {".": OUTPUT / "home.png", "experiments/degradation": OUTPUT / "degradation.png"}
+    screenshots = {
+        ".": OUTPUT / "home.png",
+        "experiments/degradation": OUTPUT / "degradation.png",
+        "theory/residual-learning": OUTPUT / "residual-learning.png",
+        "theory/preactivation": OUTPUT / "preactivation.png",
+    }
+    rendered: dict[str, int] = {}
     for old in screenshots.values():
         old.unlink(missing_ok=True)
     with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        browser = driver.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
 
         def console(message: Any) -> None:
@@ -92,8 +119,24 @@ def test_every_page_renders_in_chromium_with_its_images_and_no_console_error(sit
                 "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
             )
             problems += [f"{url}: image did not load: {src}" for src in broken]
+            problems += [f"{url}: raw TeX: {text}" for text in page.evaluate(RAW_TEX)]
+            rendered[path] = page.evaluate("document.querySelectorAll('.arithmatex .katex').length")
             if path in screenshots:
                 page.screenshot(path=str(screenshots[path]), full_page=True)
         browser.close()
     assert problems == []
+    assert {path: rendered[path] for path in MATH} == {
+        path: max(rendered[path], least) for path, least in MATH.items()
+    }, rendered
     assert all(shot.stat().st_size > 10_000 for shot in screenshots.values())  # taken in this run
+
+
+def test_without_chromium_ci_fails_naming_the_browser_and_elsewhere_skips(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page tests never pass in CI without a page opened: there a missing browser fails them."""
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"CI needs a browser for the page tests: the Chromium browser"):
+        playwright_driver()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="Chromium browser"):
+        playwright_driver()

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from resnetlab.config import load_config
 from resnetlab.errors import UserInputError
 from resnetlab.report import build_report
 from resnetlab.train.loop import train
+from tests.helpers.browser import chromium
 
 
 @pytest.fixture(scope="module")
@@ -62,14 +62,14 @@ def test_cli_writes_the_report(folders: tuple[Path, Path], tmp_path: Path, capsy
     assert capsys.readouterr().out.strip() == f"report: {out}"
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed (.ci/run installs it)")
 def test_the_page_renders_in_headless_chromium_with_every_figure_and_no_console_error(
     folders: tuple[Path, Path], tmp_path: Path
 ) -> None:
+    executable = chromium()
     out = build_report(list(folders), tmp_path / "report.html")
     browser = subprocess.run(
         [
-            "chromium",
+            executable,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
