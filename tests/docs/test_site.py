@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from resnetlab.report.diagrams import DIAGRAMS
 from tests.helpers.browser import playwright_driver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,6 +95,7 @@ def test_every_page_renders_in_chromium_with_its_images_and_no_console_error(sit
         "theory/preactivation": OUTPUT / "preactivation.png",
     }
     rendered: dict[str, int] = {}
+    diagrams: set[str] = set()  # the SVG diagrams drawn at build time (docs_hooks/diagrams.py) that loaded
     for old in screenshots.values():
         old.unlink(missing_ok=True)
     with playwright.sync_playwright() as driver:
@@ -121,10 +123,17 @@ def test_every_page_renders_in_chromium_with_its_images_and_no_console_error(sit
             problems += [f"{url}: image did not load: {src}" for src in broken]
             problems += [f"{url}: raw TeX: {text}" for text in page.evaluate(RAW_TEX)]
             rendered[path] = page.evaluate("document.querySelectorAll('.arithmatex .katex').length")
+            diagrams |= set(
+                page.evaluate(
+                    "Array.from(document.images).filter(i => i.src.includes('/diagrams/') && i.naturalWidth > 0)"
+                    ".map(i => i.src.split('/').pop())"
+                )
+            )
             if path in screenshots:
                 page.screenshot(path=str(screenshots[path]), full_page=True)
         browser.close()
     assert problems == []
+    assert diagrams == set(DIAGRAMS)
     assert {path: rendered[path] for path in MATH} == {
         path: max(rendered[path], least) for path, least in MATH.items()
     }, rendered
