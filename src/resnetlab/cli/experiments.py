@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
-from resnetlab.cli.arguments import Commands, positive_int
+from resnetlab.analysis.landscape import Grid
+from resnetlab.cli.arguments import Commands, UsageError, positive_int
 from resnetlab.experiments import BUDGETS, EXPERIMENTS, run
+from resnetlab.experiments.landscape import GRIDS
 from resnetlab.report import build_report
 
 
@@ -17,7 +20,8 @@ def add_commands(commands: Commands) -> None:
         "name",
         choices=sorted(EXPERIMENTS),
         help="degradation: [R1] Fig. 6, plain nets vs ResNets; depth: [R1] Table 6; gradients: the backward signal "
-        "per layer; identity-mappings: [R2] Tables 1 and 2; responses: [R1] Fig. 7; shortcuts: options A/B/C",
+        "per layer; identity-mappings: [R2] Tables 1 and 2; landscape: the loss surface of plain-56 and ResNet-56 "
+        "(Li et al. 2018); responses: [R1] Fig. 7; shortcuts: options A/B/C",
     )
     experiment.add_argument(
         "--budget",
@@ -34,6 +38,11 @@ def add_commands(commands: Commands) -> None:
         "--seeds", type=positive_int, default=1, help="runs per network; tables show the median and the seed range"
     )
     experiment.add_argument("--progress", action="store_true", help="a progress bar per training run")
+    surface = experiment.add_argument_group("landscape (default: the budget's grid; standard: 21 points, 1,000 images)")
+    surface.add_argument("--grid", type=positive_int, help="points along each direction (odd: the centre is on it)")
+    surface.add_argument("--span", type=float, help="the grid reaches from -SPAN to +SPAN along each direction")
+    surface.add_argument("--images", type=positive_int, help="training images every point is evaluated on")
+    surface.add_argument("--directions", type=positive_int, help="pairs of random directions (seeds 0, 1, ...)")
     experiment.set_defaults(run=_run_experiment)
 
     report = commands.add_parser("report", help="one self-contained HTML page of run and experiment directories")
@@ -56,6 +65,21 @@ def _run_experiment(args: argparse.Namespace) -> int:
     command += f" --data {args.data}" if args.data else ""
     command += f" --seeds {args.seeds}" if args.seeds > 1 else ""
     command += f" --out {args.out}" if args.out else ""
+    chosen = {k: v for k in ("grid", "span", "images", "directions") if (v := getattr(args, k)) is not None}
+    for key, value in chosen.items():
+        command += f" --{key} {value}"
+    grid = None
+    if chosen:
+        default = GRIDS.get(args.budget, Grid())
+        grid = dataclasses.replace(
+            default,
+            size=chosen.get("grid", default.size),
+            span=chosen.get("span", default.span),
+            images=chosen.get("images", default.images),
+            directions=chosen.get("directions", default.directions),
+        )
+        if grid.size % 2 == 0 or grid.size < 3 or grid.span <= 0:
+            raise UsageError("--grid must be odd and >= 3 (the trained weights at its centre), --span > 0")
     summary = run(
         args.name,
         budget=args.budget,
@@ -65,6 +89,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
         command=command,
         show_progress=args.progress,
         announce=lambda line: print(f"resnetlab: {line}", file=sys.stderr, flush=True),
+        grid=grid,
     )
     print(f"summary: {summary}\nreport: {summary.with_name('report.html')}")
     return 0

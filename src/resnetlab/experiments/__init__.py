@@ -9,9 +9,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Protocol, cast
 
+from resnetlab.analysis.landscape import Grid
 from resnetlab.data import guess_dataset
 from resnetlab.errors import UserInputError
-from resnetlab.experiments import degradation, depth, gradients, identity_mappings, responses, shortcuts
+from resnetlab.experiments import degradation, depth, gradients, identity_mappings, landscape, responses, shortcuts
 from resnetlab.experiments.budget import BUDGETS, Budget
 from resnetlab.experiments.runner import FinishedRun, PlannedRun, run_experiment
 from resnetlab.experiments.summary import Context, write_results
@@ -33,6 +34,7 @@ EXPERIMENTS: dict[str, ModuleType] = {
     "depth": depth,
     "gradients": gradients,
     "identity-mappings": identity_mappings,
+    "landscape": landscape,
     "responses": responses,
     "shortcuts": shortcuts,
 }
@@ -48,14 +50,26 @@ def run(
     command: str = "",
     show_progress: bool = False,
     announce: Callable[[str], None] = lambda _line: None,
+    grid: Grid | None = None,
 ) -> Path:
-    """Run (or continue) experiment `name` in `out`; returns the path of its summary.md (report.html beside it)."""
+    """Run (or continue) experiment `name` in `out`; returns the path of its summary.md (report.html beside it).
+    `grid`: the landscape's, instead of its budget's."""
     if name not in EXPERIMENTS:
         raise UserInputError(f"unknown experiment {name!r}; one of: {', '.join(sorted(EXPERIMENTS))}")
     experiment = cast(Experiment, EXPERIMENTS[name])
     planned = experiment.plan(budget)
+    if grid is not None and name != "landscape":
+        raise UserInputError("--grid, --span, --images and --directions are the landscape experiment's options")
     finished = run_experiment(
-        name, planned, budget=budget, data=data, out=out, seeds=seeds, show_progress=show_progress, announce=announce
+        name,
+        planned,
+        budget=budget,
+        data=data,
+        out=out,
+        seeds=seeds,
+        show_progress=show_progress,
+        announce=announce,
+        train_twins=name != "landscape",  # it measures other experiments' nets: never a second training of one
     )
     context = Context(
         name,
@@ -67,6 +81,7 @@ def run(
         out,
         jpeg_copy=data is not None and guess_dataset(Path(data)) == "folder",
         diverged=tuple(run.run_dir.name for run in finished if run.diverged is not None),
+        grid=grid,
     )
     summary = out / "summary.md"
     summary.write_text(experiment.summarize(context, finished))
@@ -84,7 +99,7 @@ def resummarize(folder: Path) -> Path:
         raise UserInputError(f"{folder} has no results.json; give a folder that `resnetlab experiment` wrote")
     results = json.loads(results_file.read_text())
     name, budget = results["experiment"], results["budget"]
-    if name in ("responses", "gradients"):
+    if name in ("responses", "gradients", "landscape"):
         raise UserInputError(f"{name} measures its trained networks: run the experiment again to summarise it")
     experiment = cast(Experiment, EXPERIMENTS[name])
     planned = {run.label: run for run in experiment.plan(budget)}

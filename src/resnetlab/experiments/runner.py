@@ -113,9 +113,12 @@ def run_experiment(
     length: int | None = None,
     show_progress: bool = False,
     announce: Callable[[str], None] = lambda _line: None,
+    train_twins: bool = True,
 ) -> list[FinishedRun]:
     """Every planned run for seeds 0..seeds-1 under `out`, in order; returns them all, finished (or diverged).
-    `length` replaces the budget's iteration count (a candidate of the standard budget's length search)."""
+    `length` replaces the budget's iteration count (a candidate of the standard budget's length search).
+    `train_twins=False`: a run that another experiment beside `out` has started but not finished is refused, not
+    trained a second time."""
     shared = recipe(budget, data, length=length)
     _claim(out, {"experiment": name, "budget": budget, "data": shared.data.path})
     finished = []
@@ -123,6 +126,8 @@ def run_experiment(
         for seed in range(seeds):
             run_dir = out / f"{run.label}-seed{seed}"
             config = run_config(shared, run, seed)
+            if not train_twins and not run_dir.exists() and _finished_twin(out, config) is None:
+                _refuse_unfinished_twin(out, run_dir.name, config)
             diverged = _finish(run_dir, config, show_progress, announce, experiment=name)
             test = {} if diverged else json.loads((run_dir / TEST_METRICS).read_text())
             finished.append(FinishedRun(run, seed, run_dir, test, read_metrics(run_dir), diverged))
@@ -224,6 +229,26 @@ def _finished_twin(out: Path, config: TrainConfig) -> Path | None:
         if _comparable(saved) == wanted:
             return candidate
     return None
+
+
+def _refuse_unfinished_twin(out: Path, name: str, config: TrainConfig) -> None:
+    """One line, when an experiment beside `out` holds an unfinished run of `config`: finish it there first."""
+    wanted = _comparable(config)
+    for saved_config in sorted(out.parent.glob(f"*/*/{CONFIG_FILE}")):
+        candidate = saved_config.parent
+        if candidate.parent == out or (candidate / TEST_METRICS).exists() or (candidate / DIVERGED).exists():
+            continue
+        try:
+            saved = config_from_dict(yaml.safe_load(saved_config.read_text()))
+        except (UserInputError, yaml.YAMLError):
+            continue
+        if _comparable(saved) == wanted:
+            record = candidate.parent / RECORD
+            owner = json.loads(record.read_text()).get("experiment", "...") if record.exists() else "..."
+            raise UserInputError(
+                f"{name} is being trained (or was interrupted) in {candidate}: finish it there first (`resnetlab "
+                f"experiment {owner} --out {candidate.parent}` with its budget), then run this again; it copies it"
+            )
 
 
 def _comparable(config: TrainConfig) -> TrainConfig:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from resnetlab.analysis.landscape import Grid
 from resnetlab.experiments.budget import Budget, iterations
 from resnetlab.experiments.runner import FinishedRun
 from resnetlab.experiments.verdict import RULE, Outcome, Spread
@@ -30,6 +31,9 @@ class Context:
     diverged: tuple[str, ...] = ()  # the run folders whose loss diverged
     figures: bool = True  # False: re-summarised from results.json alone, the committed figures stay as they are
     claims: list[dict[str, Any]] = field(default_factory=list)  # filled by `claim`, written to results.json
+    # What an experiment measured beyond the runs' own metrics (the landscape's grids), written to results.json.
+    measurements: dict[str, Any] = field(default_factory=dict)
+    grid: Grid | None = None  # the landscape's grid, when not its budget's default
 
     def header(self) -> str:
         data = self.data or "the embedded digits (smoke budget: proves the wiring, shows nothing)"
@@ -153,5 +157,6 @@ def write_results(context: Context, finished: Sequence[FinishedRun]) -> Path:
     identity = {"experiment": context.name, "budget": context.budget, "data": context.data, "seeds": context.seeds}
     path = context.out / "results.json"
     document = {**identity, "command": context.command, "rule": RULE, "claims": context.claims, "runs": rows}
+    document |= context.measurements
     path.write_text(json.dumps(document, indent=2) + "\n")
     return path

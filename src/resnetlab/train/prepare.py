@@ -49,6 +49,15 @@ def prepare(config: TrainConfig, *, resuming: bool = False, init_weights: Pretra
     return Setup(device, splits, model.to(memory_format=memory_format), parallel)
 
 
+def initial_model(config: TrainConfig) -> nn.Module:
+    """The network a run of `config` started from, rebuilt on the CPU: the same seeding, data and construction as
+    `prepare`, so the same initial weights (tests/train/test_prepare.py compares them with a run's)."""
+    seed_everything(config.runtime.seed)
+    model_entry(config.model.name)
+    splits = load_splits(config.data)
+    return build_model(config, splits.train, load_init=True)
+
+
 def on_main(parallel: Parallel, make: Callable[[], Path]) -> Path:
     """`make()` on rank 0, its result (or its one-line error) on every process."""
     outcome: tuple[str, object]

@@ -1,0 +1,239 @@
+"""`landscape`: the loss surface of a plain net and its ResNet around their trained weights (Li et al., NeurIPS 2018,
+Fig. 5: "chaotic" without skip connections, smooth and nearly convex with them), and the loss along the line from
+each net's initial to its trained weights (Goodfellow et al., ICLR 2015).
+
+It measures trained networks and trains none of its own when they exist: plain-56 and ResNet-56 are the degradation
+experiment's runs at the same budget (copied from a finished `degradation` folder beside this one), plain-20 and
+ResNet-20 at the smoke budget. It refuses to start a second training of a net another experiment beside it is still
+training. The grid is computed point by point into `points.jsonl`, so an interrupted run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from resnetlab.analysis.landscape import (
+    Direction,
+    Grid,
+    Point,
+    centre_curvature,
+    evaluate,
+    filter_normalized_direction,
+    interpolate,
+    monotone_share,
+    moved,
+)
+from resnetlab.errors import UserInputError
+from resnetlab.experiments.budget import Budget
+from resnetlab.experiments.figures import finish, line_style
+from resnetlab.experiments.runner import FinishedRun, PlannedRun
+from resnetlab.experiments.summary import Context, by_label, scalar_spread
+from resnetlab.experiments.verdict import Spread, higher, lower
+from resnetlab.inference.evaluate_run import open_trained, sample_images
+from resnetlab.train.prepare import initial_model
+
+TITLE = "Loss landscape: a plain net and its ResNet around their trained weights (Li et al. 2018, Fig. 5)"
+POINTS = "points.jsonl"
+BATCH = 250
+GRIDS: dict[Budget, Grid] = {
+    "smoke": Grid(size=5, span=1.0, images=64, directions=2, line_points=5),
+    "quick": Grid(),
+    "standard": Grid(),
+    "paper": Grid(size=51, images=10_000),  # Li et al. draw 51 x 51 grids
+}
+
+
+def plan(budget: Budget) -> list[PlannedRun]:
+    """The degradation experiment's deepest pair at this budget (the same runs, so they are copied, not trained)."""
+    depth = 20 if budget == "smoke" else 56
+    return [
+        PlannedRun(f"plain-{depth}", f"cifar_plain{depth}", "plain", depth),
+        PlannedRun(f"ResNet-{depth}", f"cifar_resnet{depth}", "ResNet", depth),
+    ]
+
+
+class _Points:
+    """The measured points of one experiment folder: read back on a restart, appended one by one (flushed each)."""
+
+    def __init__(self, path: Path, grid: Grid) -> None:
+        self.path = path
+        self.done: dict[tuple[Any, ...], Point] = {}
+        header = {"grid": grid.__dict__}
+        if path.exists():
+            lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            if lines and lines[0] != header:
+                raise UserInputError(
+                    f"{path} holds points of another grid ({lines[0].get('grid')}); use another --out or that grid"
+                )
+            for row in lines[1:]:
+                self.done[tuple(row["key"])] = Point(row["loss"], row["error"])
+        else:
+            path.write_text(json.dumps(header) + "\n")
+
+    def get(self, key: tuple[Any, ...], measure: Callable[[], Point]) -> Point:
+        if key not in self.done:
+            point = measure()
+            with self.path.open("a") as file:
+                file.write(json.dumps({"key": list(key), "loss": point.loss, "error": point.error}) + "\n")
+            self.done[key] = point
+        return self.done[key]
+
+
+def _at(
+    model: torch.nn.Module,
+    centre: Direction,
+    steps: list[tuple[float, Direction]],
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    precision: str,
+) -> Point:
+    with moved(model, centre, steps) as shifted:
+        return evaluate(shifted, images, labels, BATCH, precision)
+
+
+def _on_line(
+    model: torch.nn.Module,
+    initial: Direction,
+    trained: Direction,
+    t: float,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    precision: str,
+) -> Point:
+    return interpolate(model, initial, trained, [t], lambda m: evaluate(m, images, labels, BATCH, precision))[0]
+
+
+def measure(run: FinishedRun, grid: Grid, points: _Points) -> dict[str, Any]:
+    """One trained net's planes (one per direction seed) and its initial-to-trained line."""
+    opened = open_trained(run.run_dir, torch.device("cpu"))
+    images, labels = sample_images(opened, "train", grid.images, "landscape")
+    model = opened.trained.model
+    precision = opened.config.runtime.precision  # as the run resolved it: bf16 where the CPU computes it natively
+    centre = {name: p.detach().clone() for name, p in model.named_parameters()}
+    coordinates = grid.coordinates()
+    planes = []
+    for seed in range(grid.directions):
+        generator = torch.Generator().manual_seed(seed)
+        first, second = (filter_normalized_direction(model, generator) for _ in range(2))
+        loss = [[0.0] * grid.size for _ in range(grid.size)]
+        error = [[0.0] * grid.size for _ in range(grid.size)]
+        for i, a in enumerate(coordinates):
+            for j, b in enumerate(coordinates):
+                at_point = functools.partial(_at, model, centre, [(a, first), (b, second)], images, labels, precision)
+                point = points.get((run.run_dir.name, "plane", seed, i, j), at_point)
+                loss[i][j], error[i][j] = point.loss, point.error
+        planes.append({"directions_seed": seed, "loss": loss, "error": error})
+    initial = {k: v.cpu() for k, v in initial_model(opened.config).state_dict().items()}
+    trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    line = []
+    for k, t in enumerate(grid.fractions()):
+        on_line = functools.partial(_on_line, model, initial, trained, t, images, labels, precision)
+        line.append(points.get((run.run_dir.name, "line", k), on_line).__dict__ | {"t": t})
+    return {"net": run.planned.label, "seed": run.seed, "planes": planes, "line": line}
+
+
+def _contours(measured: list[dict[str, Any]], grid: Grid, path: Path) -> Path:
+    """The first direction seed's loss surfaces side by side, with the same contour levels (log-spaced)."""
+    surfaces = [np.array(m["planes"][0]["loss"]) for m in measured]
+    low, high = min(s.min() for s in surfaces), max(s.max() for s in surfaces)
+    levels = np.geomspace(max(low, 1e-4), high, 25)
+    coordinates = grid.coordinates()
+    figure, axes = plt.subplots(1, len(measured), figsize=(5 * len(measured), 4.4), squeeze=False)
+    for axis, surface, m in zip(axes[0], surfaces, measured, strict=True):
+        drawn = axis.contour(coordinates, coordinates, surface.T, levels=levels, linewidths=0.8, cmap="viridis")
+        axis.clabel(drawn, drawn.levels[::4], fontsize=6, fmt="%.2g")
+        axis.plot([0], [0], "k+")
+        axis.set(title=f"{m['net']}: training loss", xlabel="direction 1", ylabel="direction 2", aspect="equal")
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)
+    return path
+
+
+def _line_figure(measured: list[dict[str, Any]], path: Path) -> Path:
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for m in measured:
+        ts = [p["t"] for p in m["line"]]
+        axes[0].plot(ts, [p["loss"] for p in m["line"]], line_style(m["net"]), label=m["net"])
+        axes[1].plot(ts, [100 * p["error"] for p in m["line"]], line_style(m["net"]), label=m["net"])
+    axes[0].set(yscale="log", xlabel="t (0: initial weights, 1: trained)", ylabel="training loss")
+    axes[1].set(xlabel="t (0: initial weights, 1: trained)", ylabel="training error (%)")
+    return finish(axes, figure, path)
+
+
+def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
+    grid = context.grid or GRIDS[context.budget]
+    points = _Points(context.out / POINTS, grid)
+    runs = {label: runs[0] for label, runs in by_label(finished).items() if runs[0].diverged is None}
+    if len(runs) < 2:
+        raise UserInputError("a landscape needs both trained nets; one diverged: train it again in its experiment")
+    measured = [measure(run, grid, points) for run in runs.values()]
+    context.measurements["landscape"] = {"grid": grid.__dict__, "coordinates": grid.coordinates(), "nets": measured}
+    step = grid.coordinates()[1] - grid.coordinates()[0]
+    shares = {m["net"]: Spread(tuple(monotone_share(p["loss"]) for p in m["planes"])) for m in measured}
+    curvature = {
+        m["net"]: Spread(tuple(sum(centre_curvature(p["loss"], step)) / 2 for p in m["planes"])) for m in measured
+    }
+    plain, residual = (m["net"] for m in measured)
+    lines = [
+        context.header(),
+        *context.figure(
+            "landscape.png",
+            "training-loss contours around the trained weights, same levels",
+            lambda path: _contours(measured, grid, path),
+        ),
+        *context.figure(
+            "interpolation.png",
+            "training loss and error from the initial to the trained weights",
+            lambda path: _line_figure(measured, path),
+        ),
+        f"Each surface: {grid.size} x {grid.size} points from -{grid.span:g} to {grid.span:g} along two random "
+        f"filter-normalised directions (Li et al. Sec. 4; BN parameters and biases not moved, BN in eval mode), the "
+        f"mean cross-entropy on the same {grid.images:,} training images; the figure shows direction seed 0, the "
+        f"measures use {grid.directions} direction seeds. Seed 0's trained networks.",
+        "",
+        "| network | rising along every ray (share of points) | curvature at the centre | loss at the centre |",
+        "|---|---|---|---|",
+    ]
+    for m in measured:
+        centre = m["planes"][0]["loss"][grid.size // 2][grid.size // 2]
+        lines.append(
+            f"| {m['net']} | {scalar_spread(shares[m['net']])} | {scalar_spread(curvature[m['net']], 2)} | "
+            f"{centre:.3f} |"
+        )
+    more_convex = higher(shares[residual].values, than=shares[plain].values)
+    flatter = lower(curvature[residual].values, than=curvature[plain].values)
+    lines += [
+        "",
+        "Rising along every ray: the share of grid points whose loss rises at each grid point on the straight line "
+        "out from the centre (1 for a bowl; walls and pits on the way out lower it). Curvature: the second difference "
+        "of the loss at the centre, averaged over the two directions, per unit step squared. The spread is over the "
+        "direction seeds, and the verdicts use it as they use training seeds elsewhere.",
+        "",
+        "## The claims against this run",
+        "",
+        context.claim(
+            f"Li et al.: the surface of {residual} is closer to convex than that of {plain} (a higher share of points "
+            "rises along every ray)",
+            more_convex.outcome,
+            more_convex.describe(scale=1, unit=""),
+        ),
+        context.claim(
+            f"resnetlab's second measure: {residual}'s minimum is flatter than {plain}'s (lower curvature at the "
+            "centre)",
+            flatter.outcome,
+            flatter.describe(scale=1, unit=""),
+        ),
+    ]
+    return "\n".join(lines) + "\n"

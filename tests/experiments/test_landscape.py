@@ -1,0 +1,68 @@
+"""The landscape experiment's wiring at the smoke budget: nets copied, not trained twice; points resumable."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from resnetlab.errors import UserInputError
+from resnetlab.experiments import landscape, run
+from resnetlab.experiments.runner import COPIED_FROM
+from resnetlab.runs.run_dir import TEST_METRICS
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A degradation smoke experiment (plain-20 and ResNet-20 among its runs) and a landscape beside it."""
+    root = tmp_path_factory.mktemp("landscape")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RESNETLAB_CACHE", str(root / "cache"))
+        run("degradation", budget="smoke", data=None, out=root / "degradation")
+        lines: list[str] = []
+        run("landscape", budget="smoke", data=None, out=root / "landscape", announce=lines.append)
+    assert [line.split(":")[0] for line in lines] == ["plain-20-seed0", "ResNet-20-seed0"]
+    assert all("copied" in line for line in lines)  # the degradation experiment's nets, not trained again
+    return root
+
+
+def test_the_summary_states_the_measures_and_their_verdicts(root: Path) -> None:
+    out = root / "landscape"
+    summary = (out / "summary.md").read_text()
+    assert "![training-loss contours" in summary and "![training loss and error from the initial" in summary
+    assert (out / "landscape.png").stat().st_size > 5_000 and (out / "interpolation.png").stat().st_size > 5_000
+    assert "| plain-20 |" in summary and "| ResNet-20 |" in summary
+    results = json.loads((out / "results.json").read_text())
+    assert len(results["claims"]) == 2
+    assert {c["verdict"] for c in results["claims"]} <= {"shown", "not shown", "within noise"}
+    assert all(c["detail"] for c in results["claims"])  # the gap and the margin behind each verdict
+    nets = results["landscape"]["nets"]
+    assert [n["net"] for n in nets] == ["plain-20", "ResNet-20"]
+    assert all(len(n["planes"]) == 2 and len(n["planes"][0]["loss"]) == 5 and len(n["line"]) == 5 for n in nets)
+    assert (out / "ResNet-20-seed0" / COPIED_FROM).exists()
+
+
+def test_the_points_are_kept_one_by_one_and_not_computed_again(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = root / "landscape-again"
+    shutil.copytree(root / "landscape", out)
+    lines = (out / landscape.POINTS).read_text().splitlines()
+    assert len(lines) == 1 + 2 * (2 * 25 + 5)  # the grid's header, then every point of both nets
+    (out / landscape.POINTS).write_text("\n".join(lines[:-7]) + "\n")  # as if stopped 7 points before the end
+    calls = []
+    original = landscape.evaluate
+    monkeypatch.setattr(landscape, "evaluate", lambda *a, **k: calls.append(1) or original(*a, **k))
+    run("landscape", budget="smoke", data=None, out=out)
+    assert len(calls) == 7
+    assert (out / landscape.POINTS).read_text().splitlines()[0] == lines[0]
+    again = json.loads((out / "results.json").read_text())["landscape"]
+    assert again == json.loads((root / "landscape" / "results.json").read_text())["landscape"]
+
+
+def test_a_net_another_experiment_is_still_training_is_not_trained_twice(root: Path, tmp_path: Path) -> None:
+    shutil.copytree(root / "degradation", tmp_path / "degradation")
+    (tmp_path / "degradation" / "ResNet-20-seed0" / TEST_METRICS).unlink()  # as if still training
+    with pytest.raises(UserInputError, match=r"ResNet-20-seed0 is being trained \(or was interrupted\) in .*degrad"):
+        run("landscape", budget="smoke", data=None, out=tmp_path / "landscape")
+    assert not (tmp_path / "landscape" / "ResNet-20-seed0").exists()
