@@ -93,6 +93,7 @@ def test_every_page_renders_in_chromium_with_its_images_and_no_console_error(sit
         "experiments/degradation": OUTPUT / "degradation.png",
         "theory/residual-learning": OUTPUT / "residual-learning.png",
         "theory/preactivation": OUTPUT / "preactivation.png",
+        "experiments/landscape": OUTPUT / "landscape.png",
     }
     rendered: dict[str, int] = {}
     diagrams: set[str] = set()  # the SVG diagrams drawn at build time (docs_hooks/diagrams.py) that loaded

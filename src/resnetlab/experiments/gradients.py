@@ -25,8 +25,8 @@ from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, by_label
 from resnetlab.experiments.verdict import Spread, all_of, higher
 from resnetlab.inference.evaluate_run import open_trained, sample_images
-from resnetlab.models import create_model
 from resnetlab.models.network import ResNet
+from resnetlab.train.prepare import initial_model
 
 TITLE = "Gradients: the backward signal per layer in plain nets and ResNets (testing 'vanishing gradients')"
 BATCH = 128  # training images, one batch as in training
@@ -41,13 +41,11 @@ def plan(budget: Budget) -> list[PlannedRun]:
 
 
 def measure(run: FinishedRun) -> tuple[list[LayerGradient], list[LayerGradient]]:
-    """(at initialisation, after training): the initial network is drawn afresh with the run's seed."""
+    """(at initialisation, after training): the initial network rebuilt as the run built it."""
     opened = open_trained(run.run_dir, torch.device("cpu"))
     images, labels = sample_images(opened, "train", BATCH, "gradients")
     trained = opened.trained.model
-    torch.manual_seed(run.seed)
-    record = opened.trained.record
-    initial = create_model(record.model_name, **record.model_options)
+    initial = initial_model(opened.config)  # the run's own initial weights, rebuilt from its config and seed
     assert isinstance(trained, ResNet) and isinstance(initial, ResNet)
     return response_gradients(initial, images, labels), response_gradients(trained, images, labels)
 
