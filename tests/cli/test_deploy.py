@@ -120,3 +120,18 @@ def test_transfer_mistakes_are_one_line(argv: list[str], message: str, workspace
     result = resnetlab_here(*argv)
     assert result.returncode == 2
     assert message in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_eval_on_another_folder_counts_all_of_it_or_its_own_val_part(finetuned: Path, tmp_path: Path) -> None:
+    write_photos(tmp_path / "mine", classes=3, per_class=4)
+    result = resnetlab_here("eval", str(finetuned), "--data", str(tmp_path / "mine"))
+    assert result.returncode == 0, result.stderr
+    assert f"on 12 images of {tmp_path / 'mine'}" in result.stdout  # every image: none held out of data to evaluate
+    write_photos(tmp_path / "split" / "train", classes=3, per_class=4)
+    write_photos(tmp_path / "split" / "val", classes=3, per_class=2)
+    result = resnetlab_here("eval", str(finetuned), "--data", str(tmp_path / "split"))
+    assert result.returncode == 0, result.stderr
+    assert f"on 6 images of {tmp_path / 'split'}" in result.stdout  # its val/ part
+    own = json.loads((finetuned / "test_metrics.json").read_text())["count"]
+    result = resnetlab_here("eval", str(finetuned))
+    assert result.returncode == 0 and result.stdout.rstrip().endswith(f"on {own} images")  # the run's test split

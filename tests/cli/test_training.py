@@ -152,3 +152,26 @@ def test_train_runs_a_shipped_recipe_by_name_with_the_flags_on_top(
     assert trained == [
         load_recipe("cifar10/resnet20_fast", ["schedule.unit=epoch", "schedule.length=2", "optim.lr=0.1"])
     ]
+
+
+def test_eval_on_images_unlike_the_training_images_is_one_line(trained_run: Path, tmp_path: Path) -> None:
+    for label in range(10):
+        (tmp_path / "rgb" / str(label)).mkdir(parents=True)
+        Image.new("RGB", (8, 8), (25 * label, 90, 30)).save(tmp_path / "rgb" / str(label) / "0.png")
+    result = _run("eval", str(trained_run), "--data", str(tmp_path / "rgb"))
+    assert result.returncode == 2
+    assert "the data's images have 3 channel(s), the model takes 1" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_photos_of_mixed_sizes_point_to_finetune(tmp_path: Path) -> None:
+    for label, size in (("cat", (40, 30)), ("dog", (50, 50))):
+        (tmp_path / "photos" / label).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", size, (20 * i, 90, 30)).save(tmp_path / "photos" / label / f"{i}.png")
+    result = _run("train", "--model", "resnet18", "--data", str(tmp_path / "photos"), "--epochs", "1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert (
+        "images have mixed sizes" in result.stderr and "use `resnetlab finetune FOLDER --init WEIGHTS`" in result.stderr
+    )
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -208,9 +208,10 @@ def _run_eval(args: argparse.Namespace) -> int:
     result, classes = evaluate_checkpoint(
         args.checkpoint, data_path=args.data, view=args.view, compile=args.compile, precision=args.precision
     )
+    where = f" of {args.data}" if args.data else ""  # other data: all of it, or its own test split
     print(
         f"test accuracy {100 * result.top1:.2f}% (top-5 {100 * result.top5:.2f}%, loss {result.loss:.4f}) on "
-        f"{result.count} images"
+        f"{result.count} images{where}"
     )
     if args.per_class:
         for name, accuracy in zip(classes, result.per_class, strict=True):

@@ -25,6 +25,14 @@ class SkippedFilesWarning(UserWarning):
     """Files in an image tree that are not readable images (corrupt, truncated, not images, too large)."""
 
 
+# Photos come in many sizes: a network trained from scratch needs one (data.image_size), while pretrained weights want
+# their own resize-and-crop, which `resnetlab finetune` applies ([R1] Sec. 3.4's augmentation, streamed).
+MIXED_SIZES_FIX = (
+    "set data.image_size to resize them all, or, to fine-tune pretrained weights on these images, use `resnetlab "
+    "finetune FOLDER --init WEIGHTS` (it resizes and crops them as the weights expect)"
+)
+
+
 def load_folder(path: str | None, image_size: int | None, cache: Path) -> tuple[ImageSet, ImageSet | None, str]:
     """The tree's train split, its test split (None: the caller holds one out) and where it came from.
 
@@ -43,7 +51,7 @@ def load_folder(path: str | None, image_size: int | None, cache: Path) -> tuple[
     if train.images.images.shape[1:] != test.images.images.shape[1:]:
         raise UserInputError(
             f"images have mixed sizes (e.g. {_size(train.images)} in {train_root.name}/ and {_size(test.images)} in "
-            f"{test_root.name}/); set data.image_size to resize them all"
+            f"{test_root.name}/); {MIXED_SIZES_FIX}"
         )
     return train.images, test.images, source
 
@@ -168,7 +176,7 @@ def decode_tree(root: Path, classes: list[str], files: list[str], labels: list[i
             elif array.shape != pixels.shape[1:]:
                 raise UserInputError(
                     f"images have mixed sizes (e.g. {_wxh(pixels.shape[1:])} in {first} and {_wxh(array.shape)} in "
-                    f"{name}); set data.image_size to resize them all"
+                    f"{name}); {MIXED_SIZES_FIX}"
                 )
             pixels[len(kept)] = array
             kept.append(index)

@@ -19,8 +19,10 @@ from resnetlab.data.views import CenterView, SquareView
 from resnetlab.errors import UserInputError
 
 
-def load_splits(config: DataConfig) -> DataSplits:
-    """Load `config.dataset`, hold out test (if it has none) and val from train, and measure the train split."""
+def load_splits(config: DataConfig, *, whole: bool = False) -> DataSplits:
+    """Load `config.dataset`, hold out test (if it has none) and val from train, and measure the train split.
+    `whole`: data named to be evaluated, not trained on: its own test split when it has one (a tree's test/ or val/,
+    CIFAR's test batch), otherwise every image of it is the test split (nothing is held out of it)."""
     if not 0.0 <= config.val_fraction < 1.0:
         raise UserInputError(f"data.val_fraction must be in [0, 1), got {config.val_fraction}")
     if not 0.0 < config.test_fraction < 1.0:
@@ -39,10 +41,12 @@ def load_splits(config: DataConfig) -> DataSplits:
         train, test, origin = load_folder(config.path, config.image_size, cache_root(config.cache_dir))
     else:
         raise UserInputError(f"data.dataset must be one of digits, cifar10, cifar100, folder, got {config.dataset!r}")
-    if test is None:
+    if test is None and whole:
+        test = train
+    elif test is None:
         train, test = stratified_split(train, config.test_fraction, config.split_seed, "test")
     val = None
-    if config.val_fraction > 0:
+    if config.val_fraction > 0 and not whole:
         # Out of train only: the test split stays the one every result is reported on ([R1] Sec. 4.2: 45k/5k).
         train, val = stratified_split(train, config.val_fraction, config.split_seed, "val")
     sizes = [f"{len(train)} train"] + ([f"{len(val)} val"] if val is not None else []) + [f"{len(test)} test"]

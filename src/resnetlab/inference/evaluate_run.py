@@ -52,13 +52,16 @@ def open_trained(
     config = config_from_dict(trained_config(trained))
     trained.model.to(device or resolve_device(config.runtime.device))
     data = config.data
-    if data_path is not None:  # other data: its own kind, the run's split settings
+    # Other data than the run's: all of it is evaluated, or its own test split when it has one. The run's own data
+    # keeps the run's test split (its training images are never scored).
+    other = data_path is not None and not _same_path(data_path, data.path)
+    if data_path is not None:
         data = dataclasses.replace(data, path=data_path, dataset=guess_dataset(Path(data_path)))
         if data.dataset != "folder":  # folder-only settings of the run do not apply to CIFAR or digits
             data = dataclasses.replace(data, augment="none", storage="auto", eval_view="center")
     if view is not None:
         data = dataclasses.replace(data, eval_view=view)
-    splits = load_splits(data)
+    splits = load_splits(data, whole=other)
     if list(splits.test.classes) != trained.classes:
         raise UserInputError(
             f"the data's classes ({', '.join(splits.test.classes[:5])}, ...) are not the checkpoint's "
@@ -66,6 +69,12 @@ def open_trained(
         )
     # The statistics the model was trained with, not those of the data evaluated now.
     preprocess = trained.record.preprocess
+    channels = splits.test.image_shape[0]
+    if channels != preprocess.input_size[0]:
+        raise UserInputError(
+            f"the data's images have {channels} channel(s), the model takes {preprocess.input_size[0]}; evaluate on "
+            "images like those it was trained on"
+        )
     trained_statistics = dataclasses.replace(
         splits,
         mean=preprocess.mean,
@@ -73,6 +82,10 @@ def open_trained(
         pixel_mean=preprocess.pixel_mean if preprocess.pixel_mean is not None else splits.pixel_mean,
     )
     return TrainedOnData(config, trained, data, trained_statistics)
+
+
+def _same_path(path: str, run_path: str | None) -> bool:
+    return run_path is not None and Path(path).resolve() == Path(run_path).resolve()
 
 
 def sample_images(
@@ -122,7 +135,9 @@ def evaluate_checkpoint(
     model: nn.Module
     if precision == "int8":
         # In batches of 64: 512 ImageNet-sized images in one pass would take gigabytes of activations.
-        calibration = sample_images(opened, "train", CALIBRATION_IMAGES, "int8-calibration")[0].split(64)
+        # The run's own training images: never the images evaluated (other data may be evaluated whole).
+        own = opened if data_path is None else open_trained(trained, device)
+        calibration = sample_images(own, "train", CALIBRATION_IMAGES, "int8-calibration")[0].split(64)
         model = quantize_int8(opened.trained.model, calibration, channels_last=config.runtime.channels_last)
         if compile:
             model = torch.compile(model, dynamic=False)  # type: ignore[assignment]
