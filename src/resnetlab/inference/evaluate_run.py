@@ -10,7 +10,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from resnetlab.config import DataConfig, EvalView, TrainConfig, config_from_dict
+from resnetlab.config import DataConfig, EvalView, ModelConfig, RuntimeConfig, TrainConfig, config_from_dict
 from resnetlab.data import batches as make_batches
 from resnetlab.data import guess_dataset, load_splits
 from resnetlab.data.imageset import DataSplits, generator
@@ -49,12 +49,12 @@ def open_trained(
     """A checkpoint (or run directory, or a model loaded from one) and its data (or other data with the same classes),
     on `device` (default: the run's own `runtime.device`, resolved on this machine)."""
     trained = load_trained(source, torch.device("cpu")) if isinstance(source, Path) else source
-    config = config_from_dict(trained_config(trained))
+    config = _config_of(trained, data_path)
     trained.model.to(device or resolve_device(config.runtime.device))
     data = config.data
     # Other data than the run's: all of it is evaluated, or its own test split when it has one. The run's own data
     # keeps the run's test split (its training images are never scored).
-    other = data_path is not None and not _same_path(data_path, data.path)
+    other = data_path is not None and (trained.config is None or not _same_path(data_path, data.path))
     if data_path is not None:
         data = dataclasses.replace(data, path=data_path, dataset=guess_dataset(Path(data_path)))
         if data.dataset != "folder":  # folder-only settings of the run do not apply to CIFAR or digits
@@ -82,6 +82,27 @@ def open_trained(
         pixel_mean=preprocess.pixel_mean if preprocess.pixel_mean is not None else splits.pixel_mean,
     )
     return TrainedOnData(config, trained, data, trained_statistics)
+
+
+def _config_of(trained: Trained, data_path: str | None) -> TrainConfig:
+    """A run's own config; for pretrained weights (no run behind them) with data to evaluate on, one made for it: the
+    weights' network and normalisation, fp32 (the precision they were published in)."""
+    if trained.config is not None or data_path is None:
+        return config_from_dict(trained_config(trained))
+    record = trained.record
+    options = {k: v for k, v in record.model_options.items() if k not in ("num_classes", "in_chans")}
+    preprocess = record.preprocess
+    return TrainConfig(
+        model=ModelConfig(name=record.model_name, options=options),
+        data=DataConfig(
+            dataset=guess_dataset(Path(data_path)),
+            path=data_path,
+            image_size=preprocess.input_size[-1],
+            mean=list(preprocess.mean),
+            std=list(preprocess.std),
+        ),
+        runtime=RuntimeConfig(precision="fp32"),
+    )
 
 
 def _same_path(path: str, run_path: str | None) -> bool:
@@ -117,7 +138,7 @@ def evaluate_checkpoint(
     through torch.compile (pays off on large test sets: compiling takes seconds to minutes); `precision` overrides the
     run's, "int8" quantizes the model, calibrated on training images (CPU only)."""
     trained = load_trained(path, torch.device("cpu"))
-    config = config_from_dict(trained_config(trained))
+    config = _config_of(trained, data_path)
     # int8 kernels are CPU kernels (x86 backend).
     device = torch.device("cpu") if precision == "int8" else resolve_device(config.runtime.device)
     if precision != "int8":  # before the data is read: a wrong precision fails at once

@@ -25,7 +25,7 @@ from resnetlab.models.record import ModelRecord
 from resnetlab.runs.checkpoint import NotACheckpointError, read_model
 from resnetlab.runs.run_dir import LAST_CHECKPOINT
 
-PRETRAINED_SUFFIXES = {".pth", ".bin", ".safetensors"}  # state dicts; resnetlab's own checkpoints end in .pt
+PRETRAINED_SUFFIXES = {".pth", ".th", ".bin", ".safetensors"}  # state dicts; resnetlab's own checkpoints end in .pt
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 
 

@@ -275,6 +275,8 @@ def _from_file(path: Path) -> PretrainedWeights:
             "model.safetensors"
         )
     state = _unwrap(raw, path)
+    if _is_community_cifar(raw, state):
+        return _community_cifar(state, path)
     name = infer_model_name(state)
     imagenet = state.get("fc.weight") is not None and state["fc.weight"].shape[0] == 1000
     return PretrainedWeights(
@@ -286,6 +288,38 @@ def _from_file(path: Path) -> PretrainedWeights:
         std=IMAGENET_STD,
         input_size=224,
         resize=256,
+    )
+
+
+# CIFAR-10's classes in the order of its own batches.meta, which the community's checkpoints predict in.
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def _is_community_cifar(raw: Any, state: dict[str, torch.Tensor]) -> bool:
+    """The format of the most shared trained CIFAR ResNets (akamaster/pytorch_resnet_cifar10): the weights under
+    "state_dict" beside "best_prec1", a head named "linear". Its option-A padding has no parameters, so only these
+    markers tell it apart; a file without them is not read as one."""
+    return isinstance(raw, dict) and "best_prec1" in raw and "linear.weight" in state and "fc.weight" not in state
+
+
+def _community_cifar(state: dict[str, torch.Tensor], path: Path) -> PretrainedWeights:
+    """That format as resnetlab's CIFAR net: the head renamed, the shortcut's zero channels half before and half after
+    the input's (as that code pads them), inputs in [0, 1] normalised with ImageNet's mean and std, 32 px, CIFAR-10."""
+    renamed = {("fc." + k.removeprefix("linear.")) if k.startswith("linear.") else k: v for k, v in state.items()}
+    name = infer_model_name(renamed)
+    if name is None or not name.startswith("cifar_resnet"):
+        raise UserInputError(f"{path} is in the community CIFAR format but fits no registered CIFAR ResNet")
+    outputs = int(renamed["fc.weight"].shape[0])
+    return PretrainedWeights(
+        state_dict=renamed,
+        source=str(path),
+        model_name=name,
+        classes=list(CIFAR10_CLASSES) if outputs == len(CIFAR10_CLASSES) else None,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        input_size=32,
+        resize=None,
+        model_options={"pad_channels": "both"},
     )
 
 

@@ -16,6 +16,9 @@ BlockType = Literal["basic", "bottleneck"]
 StemType = Literal["imagenet", "cifar"]
 # [R1] Sec. 3.3: how a shortcut crosses a change of dimensions.
 ShortcutOption = Literal["A", "B", "C"]
+# Where option A puts its zero channels: all after the input's (fb.resnet.torch, resnetlab), or half before and half
+# after (the widely shared akamaster/pytorch_resnet_cifar10 checkpoints: their weights expect it).
+PadChannels = Literal["after", "both"]
 StrideIn = Literal["3x3", "1x1"]
 # [R2] Fig. 4 / Table 2: where BN and ReLU sit in a residual unit.
 UnitOrder = Literal["original", "bn_after_add", "relu_before_add", "relu_preact", "full_preact"]
@@ -43,6 +46,7 @@ USER_OPTIONS: tuple[str, ...] = (
     "residual_scale",
     "gate_bias",
     "shortcut_dropout",
+    "pad_channels",
 )
 
 
@@ -68,6 +72,7 @@ class ResNetSpec:
     width_per_group: int = 64
     unit_order: UnitOrder = "original"
     shortcut_mapping: ShortcutMapping = "identity"
+    pad_channels: PadChannels = "after"
     shortcut_scale: float = 0.5
     residual_scale: float = 1.0
     gate_bias: float = 0.0
@@ -82,6 +87,7 @@ class ResNetSpec:
         _check_choice("stride_in", self.stride_in, StrideIn)
         _check_choice("unit_order", self.unit_order, UnitOrder)
         _check_choice("shortcut_mapping", self.shortcut_mapping, ShortcutMapping)
+        _check_choice("pad_channels", self.pad_channels, PadChannels)
         if len(self.depths) != len(self.widths) or not self.depths:
             raise UserInputError("depths and widths must name the same, non-zero number of stages")
         if any(d < 1 for d in self.depths):

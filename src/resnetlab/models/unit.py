@@ -89,6 +89,7 @@ class ResidualUnit(nn.Module):
             mapping=spec.shortcut_mapping,
             # A pre-activated unit's sum is normalised by the next unit's BN, so its projection has none.
             projection_bn=not self.bn_before_conv,
+            pad=spec.pad_channels,
         )
         if spec.shortcut_mapping in ("exclusive_gating", "shortcut_gating"):
             # [R2] Eq. (5): g(x) = sigmoid(W_g x + b_g), a 1x1 conv whose bias b_g sets how open the gate starts.
