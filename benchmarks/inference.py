@@ -1,13 +1,16 @@
 """Inference: the reference (torchvision's model or the same CIFAR architecture, fp32, NCHW, eager, no_grad) against
 `resnetlab.optimize_for_inference` with each option added in turn.
 
-    python -m benchmarks.inference          # resnet50 b32 throughput, resnet50 b1 latency, cifar_resnet20 b1024
+    python -m benchmarks.inference          # resnet50 b32 throughput, resnet50 b1 latency, cifar_resnet20 b1024 / b1
     python -m benchmarks.inference --tiny   # seconds; what CI runs
+    python -m benchmarks.inference --peers  # with ONNX Runtime and OpenVINO beside them (benchmarks/peers.py)
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +19,7 @@ import torch
 import torchvision
 from torch import nn
 
+from benchmarks import peers
 from benchmarks.harness import Variant, run_benchmark
 from resnetlab import complexity, create_model, optimize_for_inference, quantize_int8
 
@@ -35,7 +39,9 @@ CASES = {
     "cifar_resnet20-b1024": Case(
         "cifar_resnet20-b1024", "cifar_resnet20", lambda: create_model("cifar_resnet20"), 1024, 32
     ),
+    "cifar_resnet20-b1": Case("cifar_resnet20-b1", "cifar_resnet20", lambda: create_model("cifar_resnet20"), 1, 32),
 }
+PEERS_VARIABLE = "RESNETLAB_BENCH_PEERS"  # set by --peers; the memory subprocesses inherit it
 TINY = {
     "cifar_resnet20-b16": Case("cifar_resnet20-b16", "cifar_resnet20", lambda: create_model("cifar_resnet20"), 16, 32)
 }
@@ -109,10 +115,26 @@ def variants(case: Case) -> list[Variant]:
         dtype = "bf16" if options["precision"] == "bf16" else "fp32"
         found.append(Variant(name, lambda o=options: fast_setup(case, o), flops, dtype))  # type: ignore[misc]
     found.append(Variant("int8", lambda: int8_setup(case), flops, "int8", "static PTQ, x86; opt-in: changes results"))
+    if os.environ.get(PEERS_VARIABLE):
+        for name, setup, dtype, notes in peers.available():
+            found.append(Variant(name, lambda s=setup: peer_setup(case, s), flops, dtype, notes))  # type: ignore[misc]
     return found
 
 
+def peer_setup(case: Case, setup: Callable[[nn.Module, torch.Tensor], Callable[[], Any]]) -> Callable[[], Any]:
+    """A runtime's session on the same architecture, weights and images as resnetlab's variants."""
+    torch.manual_seed(0)
+    return setup(create_model(case.model).eval(), _images(case))
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--peers" in argv:
+        argv.remove("--peers")
+        os.environ[PEERS_VARIABLE] = "1"
+        missing = peers.missing_peers()
+        if missing:
+            print(f"peers left out (not importable here): {', '.join(missing)}; pip install -e '.[bench]'")
     run_benchmark("benchmarks.inference", __doc__, argv, CASES, TINY, variants, rounds=(15, 2), warmup=(3, 1))
 
 

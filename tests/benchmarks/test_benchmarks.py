@@ -43,6 +43,16 @@ def test_a_benchmark_runs_at_tiny_size_and_reports_every_variant(module: str, ex
     assert payload["machine"]["torch"] and payload["command"][2] == module
 
 
+def test_the_peers_run_beside_resnetlab_in_the_same_table(tmp_path: Path) -> None:
+    """`--peers`: ONNX Runtime and OpenVINO (the bench extra, which make test installs) on the same case."""
+    out = tmp_path / "results.json"
+    completed = _run_module(["benchmarks.inference", "--tiny", "--peers", "--no-memory", "--out", str(out)], tmp_path)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "peers left out" not in completed.stdout
+    rows = {row["variant"] for row in json.loads(out.read_text())["results"]}
+    assert {"reference", "int8", "ort-fp32", "ort-int8", "openvino", "openvino-f32", "openvino-int8"} <= rows
+
+
 def test_a_variants_memory_is_measured_in_a_fresh_process(tmp_path: Path) -> None:
     """What each benchmark row's peak RSS comes from: the variant set up and run alone in a new interpreter. (The
     smoke run above skips it: one subprocess per variant, each compiling its graph again, doubled its time.)"""
