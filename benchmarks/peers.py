@@ -29,7 +29,15 @@ def missing_peers() -> list[str]:
     return [name for name in PEERS if importlib.util.find_spec(name) is None]
 
 
+_EXPORTED: dict[tuple[int, ...], Path] = {}  # one export per architecture and input shape, shared by the variants
+
+
 def _onnx_file(model: nn.Module, images: torch.Tensor, folder: Path) -> Path:
+    """The model as ONNX (dynamic batch, opset 18), exported once per parameter shapes and image size: the weights
+    are the same seeded ones in every variant of a case."""
+    key = (*(p.numel() for p in model.parameters()), *images.shape[1:])
+    if key in _EXPORTED:
+        return _EXPORTED[key]
     path = folder / "model.onnx"
     batch = torch.export.Dim("batch", min=1, max=4096)
     with torch.no_grad():
@@ -42,7 +50,9 @@ def _onnx_file(model: nn.Module, images: torch.Tensor, folder: Path) -> Path:
             dynamic_shapes={"x": {0: batch}},
             opset_version=18,
             dynamo=True,
+            verbose=False,
         )
+    _EXPORTED[key] = path
     return path
 
 
