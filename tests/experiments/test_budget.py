@@ -64,7 +64,7 @@ def test_a_length_moves_the_lr_steps_with_it(tmp_path: Path) -> None:
 def test_the_standard_budget_is_one_cycle_to_zero_with_nesterov(tmp_path: Path) -> None:
     config = recipe("standard", str(_cifar_like_folder(tmp_path / "cifar")))
     length = iterations("standard")
-    assert config.schedule.length == length == 12 * 391 and config.schedule.unit == "iteration"
+    assert config.schedule.length == length == 8 * 391 and config.schedule.unit == "iteration"
     assert config.optim.nesterov and config.optim.weight_decay == 0.0005 and config.data.normalize == "pixel_mean"
     rates = [learning_rate(config.schedule, config.optim.lr, i, 391) for i in range(length)]
     peak = rates.index(max(rates))
@@ -91,6 +91,6 @@ def test_the_standard_budget_trains_and_summarises_an_experiment_on_cifar_like_f
     assert last["lr"] == pytest.approx(0.2 * (1 - (3 / 4 - 0.3) / 0.7))  # one-cycle's descent at its 4th step of 4
     context = Context("depth", depth.TITLE, "standard", str(data), 1, "resnetlab experiment depth", out)
     summary = depth.summarize(context, finished)
-    assert "budget: **standard**, 4,692 iterations per run" in summary
+    assert "budget: **standard**, 3,128 iterations per run" in summary
     assert "| ResNet-110 |" in summary and "best of 5; mean 6.61 ± 0.16" in summary
     assert [c["verdict"] for c in context.claims] in (["shown"], ["not shown"], ["within noise"])
