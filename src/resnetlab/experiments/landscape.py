@@ -50,7 +50,7 @@ GRIDS: dict[Budget, Grid] = {
     "smoke": Grid(size=5, span=1.0, images=64, directions=2, line_points=5),
     "quick": Grid(),
     "standard": Grid(),
-    "paper": Grid(size=51, images=10_000),  # Li et al. draw 51 x 51 grids
+    "paper": Grid(size=51, images=10_000),  # finer, on more images: hours, for a closer look
 }
 
 
