@@ -138,14 +138,17 @@ VARIANTS: list[tuple[str, Callable[[nn.Module, torch.Tensor], Callable[[], Any]]
 ]
 
 
+# The packages each variant needs.
+REQUIRES = {
+    "ort-fp32": {"onnxruntime"},
+    "ort-int8": {"onnxruntime"},
+    "openvino": {"openvino"},
+    "openvino-f32": {"openvino"},
+    "openvino-int8": {"openvino", "nncf"},
+}
+
+
 def available() -> list[tuple[str, Callable[[nn.Module, torch.Tensor], Callable[[], Any]], str, str]]:
     """The variants whose packages import here."""
     missing = set(missing_peers())
-    needs = {"ort": {"onnxruntime"}, "openvino": {"openvino"}, "openvino-int8": {"openvino", "nncf"}}
-    kept = []
-    for variant in VARIANTS:
-        name = variant[0]
-        required = needs["openvino-int8"] if name == "openvino-int8" else needs[name.split("-")[0]]
-        if not required & missing:
-            kept.append(variant)
-    return kept
+    return [variant for variant in VARIANTS if not REQUIRES[variant[0]] & missing]

@@ -10,6 +10,7 @@ training. The grid is computed point by point into `points.jsonl`, so an interru
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Sequence
@@ -69,7 +70,7 @@ class _Points:
     def __init__(self, path: Path, grid: Grid) -> None:
         self.path = path
         self.done: dict[tuple[Any, ...], Point] = {}
-        header = {"grid": grid.__dict__}
+        header = {"grid": dataclasses.asdict(grid)}
         if path.exists():
             lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
             if lines and lines[0] != header:
@@ -139,7 +140,7 @@ def measure(run: FinishedRun, grid: Grid, points: _Points) -> dict[str, Any]:
     line = []
     for k, t in enumerate(grid.fractions()):
         on_line = functools.partial(_on_line, model, initial, trained, t, images, labels, precision)
-        line.append(points.get((run.run_dir.name, "line", k), on_line).__dict__ | {"t": t})
+        line.append(dataclasses.asdict(points.get((run.run_dir.name, "line", k), on_line)) | {"t": t})
     return {"net": run.planned.label, "seed": run.seed, "planes": planes, "line": line}
 
 
@@ -179,7 +180,11 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
     if len(runs) < 2:
         raise UserInputError("a landscape needs both trained nets; one diverged: train it again in its experiment")
     measured = [measure(run, grid, points) for run in runs.values()]
-    context.measurements["landscape"] = {"grid": grid.__dict__, "coordinates": grid.coordinates(), "nets": measured}
+    context.measurements["landscape"] = {
+        "grid": dataclasses.asdict(grid),
+        "coordinates": grid.coordinates(),
+        "nets": measured,
+    }
     step = grid.coordinates()[1] - grid.coordinates()[0]
     shares = {m["net"]: Spread(tuple(monotone_share(p["loss"]) for p in m["planes"])) for m in measured}
     curvature = {
