@@ -15,7 +15,7 @@ import dataclasses
 import json
 import math
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,44 +211,45 @@ def _first_difference(saved: dict[str, Any], wanted: dict[str, Any], prefix: str
     return None
 
 
-def _finished_twin(out: Path, config: TrainConfig) -> Path | None:
-    """A finished, not diverged run in another experiment folder beside `out` whose config equals `config` in every
-    value but where runs go (same network, data, recipe, precision and seed)."""
+def _twins(out: Path, config: TrainConfig) -> Iterator[Path]:
+    """The run folders of the other experiment folders beside `out` whose saved config equals `config` in every value
+    but where runs go (same network, data, recipe, precision and seed), finished or not."""
     wanted = _comparable(config)
     for saved_config in sorted(out.parent.glob(f"*/*/{CONFIG_FILE}")):
         candidate = saved_config.parent
-        experiment_dir = candidate.parent
-        if experiment_dir == out or not (experiment_dir / RECORD).exists() or candidate.name.startswith("."):
-            continue  # not another experiment's run (a dot folder is a copy in progress)
-        if not (candidate / TEST_METRICS).exists() or (candidate / DIVERGED).exists():
-            continue
+        if candidate.parent == out or candidate.name.startswith("."):
+            continue  # this experiment's own run, or a copy in progress (a dot folder)
         try:
             saved = config_from_dict(yaml.safe_load(saved_config.read_text()))
         except (UserInputError, yaml.YAMLError):
             continue  # a folder of an older resnetlab or a damaged config: not provably the same run
         if _comparable(saved) == wanted:
-            return candidate
-    return None
+            yield candidate
+
+
+def _finished_twin(out: Path, config: TrainConfig) -> Path | None:
+    """A finished, not diverged twin of `config` in another experiment folder beside `out` (see `_twins`)."""
+    finished = (
+        candidate
+        for candidate in _twins(out, config)
+        if (candidate.parent / RECORD).exists()
+        and (candidate / TEST_METRICS).exists()
+        and not (candidate / DIVERGED).exists()
+    )
+    return next(finished, None)
 
 
 def _refuse_unfinished_twin(out: Path, name: str, config: TrainConfig) -> None:
     """One line, when an experiment beside `out` holds an unfinished run of `config`: finish it there first."""
-    wanted = _comparable(config)
-    for saved_config in sorted(out.parent.glob(f"*/*/{CONFIG_FILE}")):
-        candidate = saved_config.parent
-        if candidate.parent == out or (candidate / TEST_METRICS).exists() or (candidate / DIVERGED).exists():
+    for candidate in _twins(out, config):
+        if (candidate / TEST_METRICS).exists() or (candidate / DIVERGED).exists():
             continue
-        try:
-            saved = config_from_dict(yaml.safe_load(saved_config.read_text()))
-        except (UserInputError, yaml.YAMLError):
-            continue
-        if _comparable(saved) == wanted:
-            record = candidate.parent / RECORD
-            owner = json.loads(record.read_text()).get("experiment", "...") if record.exists() else "..."
-            raise UserInputError(
-                f"{name} is being trained (or was interrupted) in {candidate}: finish it there first (`resnetlab "
-                f"experiment {owner} --out {candidate.parent}` with its budget), then run this again; it copies it"
-            )
+        record = candidate.parent / RECORD
+        owner = json.loads(record.read_text()).get("experiment", "...") if record.exists() else "..."
+        raise UserInputError(
+            f"{name} is being trained (or was interrupted) in {candidate}: finish it there first (`resnetlab "
+            f"experiment {owner} --out {candidate.parent}` with its budget), then run this again; it copies it"
+        )
 
 
 def _comparable(config: TrainConfig) -> TrainConfig:
