@@ -21,6 +21,12 @@ from typing import Any
 
 import torch
 
+# Idle time before each timed call. A runtime's worker threads keep spinning for a while after its call returns
+# (ONNX Runtime's and XNNPACK's thread pools, OpenMP's), and on two cores a spinning pool takes a core from the
+# variant timed next, which then looks slower than it is. With the pause, each call starts on an idle machine, as a
+# deployed model's request does.
+SETTLE_SECONDS = 0.05
+
 
 @dataclass
 class Variant:
@@ -80,6 +86,7 @@ def measure(
         shift = round_index % len(ready)
         for variant, run, _ in ready[shift:] + ready[:shift]:
             sync(device)
+            time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
             run()
             sync(device)
