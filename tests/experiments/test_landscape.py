@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from resnetlab.analysis.landscape import Grid
+from resnetlab.cli import main
 from resnetlab.errors import UserInputError
 from resnetlab.experiments import landscape, run
 from resnetlab.experiments.runner import COPIED_FROM
@@ -66,3 +69,27 @@ def test_a_net_another_experiment_is_still_training_is_not_trained_twice(root: P
     with pytest.raises(UserInputError, match=r"ResNet-20-seed0 is being trained \(or was interrupted\) in .*degrad"):
         run("landscape", budget="smoke", data=None, out=tmp_path / "landscape")
     assert not (tmp_path / "landscape" / "ResNet-20-seed0").exists()
+
+
+def test_a_grid_given_as_the_experiments_option_replaces_the_budgets(root: Path, tmp_path: Path) -> None:
+    shutil.copytree(root / "degradation", tmp_path / "degradation")
+    grid = Grid(size=3, span=0.5, images=32, directions=1, line_points=3)
+    run("landscape", budget="smoke", data=None, out=tmp_path / "landscape", options={"grid": grid})
+    header, *points = (tmp_path / "landscape" / landscape.POINTS).read_text().splitlines()
+    assert json.loads(header) == {"grid": dataclasses.asdict(grid)}
+    assert len(points) == 2 * (3 * 3 + 3)  # both nets: one 3x3 plane and a 3-point line each
+
+
+def test_an_option_the_experiment_does_not_declare_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UserInputError, match="the degradation experiment has no option grid; leave it out"):
+        run("degradation", budget="smoke", data=None, out=tmp_path / "x", options={"grid": Grid()})
+
+
+def test_the_cli_names_the_landscape_options_when_given_to_another_experiment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["experiment", "depth", "--budget", "smoke", "--grid", "5", "--out", str(tmp_path / "x")]) != 0
+    assert "--grid, --span, --images and --directions are the landscape experiment's options" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "x").exists()

@@ -68,8 +68,10 @@ def _run_experiment(args: argparse.Namespace) -> int:
     chosen = {k: v for k in ("grid", "span", "images", "directions") if (v := getattr(args, k)) is not None}
     for key, value in chosen.items():
         command += f" --{key} {value}"
-    grid = None
+    options = {}
     if chosen:
+        if args.name != "landscape":
+            raise UsageError("--grid, --span, --images and --directions are the landscape experiment's options")
         default = GRIDS.get(args.budget, Grid())
         grid = dataclasses.replace(
             default,
@@ -80,6 +82,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
         )
         if grid.size % 2 == 0 or grid.size < 3 or grid.span <= 0:
             raise UsageError("--grid must be odd and >= 3 (the trained weights at its centre), --span > 0")
+        options["grid"] = grid
     summary = run(
         args.name,
         budget=args.budget,
@@ -89,7 +92,7 @@ def _run_experiment(args: argparse.Namespace) -> int:
         command=command,
         show_progress=args.progress,
         announce=lambda line: print(f"resnetlab: {line}", file=sys.stderr, flush=True),
-        grid=grid,
+        options=options,
     )
     print(f"summary: {summary}\nreport: {summary.with_name('report.html')}")
     return 0

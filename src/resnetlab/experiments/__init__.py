@@ -4,12 +4,11 @@ figures, tables and summary.md beside them. `resnetlab experiment NAME --budget 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
-from resnetlab.analysis.landscape import Grid
 from resnetlab.data import guess_dataset
 from resnetlab.errors import UserInputError
 from resnetlab.experiments import degradation, depth, gradients, identity_mappings, landscape, responses, shortcuts
@@ -22,6 +21,10 @@ __all__ = ["BUDGETS", "EXPERIMENTS", "Budget", "resummarize", "run"]
 
 
 class Experiment(Protocol):
+    """An experiment module. It may also set `OPTIONS` (the names of the options of its own it accepts, passed on
+    in `Context.options`; none by default) and `TRAINS_TWINS = False` (it measures nets other experiments train, so
+    it refuses to train a second copy of one they are still training)."""
+
     TITLE: str
 
     def plan(self, budget: Budget) -> list[PlannedRun]: ...
@@ -50,16 +53,17 @@ def run(
     command: str = "",
     show_progress: bool = False,
     announce: Callable[[str], None] = lambda _line: None,
-    grid: Grid | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> Path:
     """Run (or continue) experiment `name` in `out`; returns the path of its summary.md (report.html beside it).
-    `grid`: the landscape's, instead of its budget's."""
+    `options`: the experiment's own (the landscape's `grid`), where it declares them."""
     if name not in EXPERIMENTS:
         raise UserInputError(f"unknown experiment {name!r}; one of: {', '.join(sorted(EXPERIMENTS))}")
     experiment = cast(Experiment, EXPERIMENTS[name])
     planned = experiment.plan(budget)
-    if grid is not None and name != "landscape":
-        raise UserInputError("--grid, --span, --images and --directions are the landscape experiment's options")
+    options = dict(options or {})
+    if unknown := sorted(set(options) - set(getattr(experiment, "OPTIONS", ()))):
+        raise UserInputError(f"the {name} experiment has no option {', '.join(unknown)}; leave it out")
     finished = run_experiment(
         name,
         planned,
@@ -69,7 +73,7 @@ def run(
         seeds=seeds,
         show_progress=show_progress,
         announce=announce,
-        train_twins=name != "landscape",  # it measures other experiments' nets: never a second training of one
+        train_twins=getattr(experiment, "TRAINS_TWINS", True),
     )
     context = Context(
         name,
@@ -81,7 +85,7 @@ def run(
         out,
         jpeg_copy=data is not None and guess_dataset(Path(data)) == "folder",
         diverged=tuple(run.run_dir.name for run in finished if run.diverged is not None),
-        grid=grid,
+        options=options,
     )
     summary = out / "summary.md"
     summary.write_text(experiment.summarize(context, finished))

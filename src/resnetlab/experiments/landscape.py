@@ -45,6 +45,8 @@ from resnetlab.inference.evaluate_run import open_trained, sample_images
 from resnetlab.train.prepare import initial_model
 
 TITLE = "Loss landscape: a plain net and its ResNet around their trained weights (Li et al. 2018, Fig. 5)"
+OPTIONS = ("grid",)  # a Grid instead of the budget's
+TRAINS_TWINS = False  # it measures the degradation experiment's nets: never a second training of one
 POINTS = "points.jsonl"
 BATCH = 250
 GRIDS: dict[Budget, Grid] = {
@@ -174,7 +176,7 @@ def _line_figure(measured: list[dict[str, Any]], path: Path) -> Path:
 
 
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
-    grid = context.grid or GRIDS[context.budget]
+    grid = context.options.get("grid") or GRIDS[context.budget]
     points = _Points(context.out / POINTS, grid)
     runs = {label: runs[0] for label, runs in by_label(finished).items() if runs[0].diverged is None}
     if len(runs) < 2:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from resnetlab.analysis.landscape import Grid
 from resnetlab.experiments.budget import Budget, iterations
 from resnetlab.experiments.runner import FinishedRun
 from resnetlab.experiments.verdict import RULE, Outcome, Spread
@@ -33,7 +32,7 @@ class Context:
     claims: list[dict[str, Any]] = field(default_factory=list)  # filled by `claim`, written to results.json
     # What an experiment measured beyond the runs' own metrics (the landscape's grids), written to results.json.
     measurements: dict[str, Any] = field(default_factory=dict)
-    grid: Grid | None = None  # the landscape's grid, when not its budget's default
+    options: dict[str, Any] = field(default_factory=dict)  # the experiment's own options (its module's OPTIONS)
 
     def header(self) -> str:
         data = self.data or "the embedded digits (smoke budget: proves the wiring, shows nothing)"
