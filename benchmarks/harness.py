@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,6 +186,48 @@ def report(results: list[Result], peaks: dict[str, float], reference: str) -> st
     return "\n".join(lines)
 
 
+def comparisons(results: list[Result], pairs: Sequence[tuple[str, str]]) -> str:
+    """A markdown table of resnetlab's variants against the runtimes' in the same run: for each case and each
+    (resnetlab variant, runtime variant) pair measured there, both medians and resnetlab's throughput ratio
+    (the runtime's time over resnetlab's: above 1.00x resnetlab is faster) and latency ratio (its inverse)."""
+    lines = [
+        "| case | resnetlab | runtime | resnetlab ms | runtime ms | throughput | latency |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    by_key = {(r.case, r.variant): r for r in results}
+    for case in dict.fromkeys(r.case for r in results):
+        for ours, theirs in pairs:
+            if (case, ours) in by_key and (case, theirs) in by_key:
+                mine, peer = by_key[case, ours].median, by_key[case, theirs].median
+                lines.append(
+                    f"| {case} | {ours} | {theirs} | {1000 * mine:.1f} | {1000 * peer:.1f} | "
+                    f"{peer / mine:.2f}x | {mine / peer:.2f}x |"
+                )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def results_of(payload: dict[str, Any]) -> list[Result]:
+    """The results a saved benchmark file holds (what `save` wrote)."""
+    fields = {name for name in Result.__dataclass_fields__}
+    return [Result(**{k: v for k, v in row.items() if k in fields}) for row in payload["results"]]
+
+
+def markdown(payload: dict[str, Any], pairs: Sequence[tuple[str, str]] = ()) -> str:
+    """A saved benchmark file as the docs show it: when, where and how it was run, its table, and the comparisons
+    of `pairs` (see `comparisons`)."""
+    machine, peaks = payload["machine"], payload["peaks_flops"]
+    results = results_of(payload)
+    parts = [
+        f"Run of {payload['when'][:16].replace('T', ' ')} on {machine['cpu']} ({machine['threads']} threads), "
+        f"torch {machine['torch']}, Python {machine['python']}: `{' '.join(payload['command'])}`. Matmul peak in the "
+        f"same run: {peaks['fp32'] / 1e9:.0f} GFLOP/s fp32, {peaks['bf16'] / 1e9:.0f} bf16.",
+        report(results, peaks, "reference"),
+    ]
+    if table := comparisons(results, pairs):
+        parts.append(table)
+    return "\n\n".join(parts)
+
+
 def save(results: list[Result], peaks: dict[str, float], path: Path, command: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -211,10 +253,12 @@ def run_benchmark(
     *,
     rounds: tuple[int, int],
     warmup: tuple[int, int],
+    pairs: Sequence[tuple[str, str]] = (),
 ) -> None:
     """The command line shared by the benchmarks: pick cases, measure every variant of each, add each variant's
     memory from a fresh subprocess (`--memory-of case:variant` is that subprocess), print and save the table.
-    `rounds` and `warmup` are the defaults (full, tiny)."""
+    `rounds` and `warmup` are the defaults (full, tiny); `pairs`: (resnetlab variant, runtime variant) compared
+    after each case's table where both were measured."""
     parser = common_arguments(doc or "")
     parser.add_argument("--case", choices=sorted(cases), action="append", help="default: all")
     parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)
@@ -250,6 +294,8 @@ def run_benchmark(
                 )
         results += measured
         print(report(measured, peaks, "reference"), flush=True)
+        if table := comparisons(measured, pairs):
+            print(f"\n{table}", flush=True)
     print(f"\nmatmul peak: fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s")
     short = module.rpartition(".")[2]
     out = args.out or Path("benchmarks/results") / (f"{short}-tiny.json" if args.tiny else f"{short}.json")

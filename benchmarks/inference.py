@@ -19,7 +19,7 @@ import torch
 import torchvision
 from torch import nn
 
-from benchmarks import peers
+from benchmarks import harness, peers
 from benchmarks.harness import Variant, run_benchmark
 from resnetlab import complexity, create_model, optimize_for_inference, quantize_int8
 
@@ -41,6 +41,16 @@ CASES = {
     ),
     "cifar_resnet20-b1": Case("cifar_resnet20-b1", "cifar_resnet20", lambda: create_model("cifar_resnet20"), 1, 32),
 }
+# resnetlab's paths against the runtime a user would deploy instead: int8 against int8, bf16 against fp32 (the
+# runtimes' default; OpenVINO's default is bf16 on this CPU, so it is compared too).
+PEER_PAIRS = [
+    ("int8", "ort-int8"),
+    ("int8", "openvino-int8"),
+    ("fold_bn+channels_last+bf16", "ort-fp32"),
+    ("fold_bn+channels_last+bf16+compile", "ort-fp32"),
+    ("fold_bn+channels_last+bf16", "openvino"),
+    ("fold_bn+channels_last+bf16+compile", "openvino"),
+]
 PEERS_VARIABLE = "RESNETLAB_BENCH_PEERS"  # set by --peers; the memory subprocesses inherit it
 TINY = {
     "cifar_resnet20-b16": Case("cifar_resnet20-b16", "cifar_resnet20", lambda: create_model("cifar_resnet20"), 16, 32)
@@ -135,7 +145,14 @@ def main(argv: list[str] | None = None) -> None:
         missing = peers.missing_peers()
         if missing:
             print(f"peers left out (not importable here): {', '.join(missing)}; pip install -e '.[bench]'")
-    run_benchmark("benchmarks.inference", __doc__, argv, CASES, TINY, variants, rounds=(15, 2), warmup=(3, 1))
+    run_benchmark(
+        "benchmarks.inference", __doc__, argv, CASES, TINY, variants, rounds=(15, 2), warmup=(3, 1), pairs=PEER_PAIRS
+    )
+
+
+def markdown(payload: dict[str, Any]) -> str:
+    """A saved run of this benchmark as the docs show it (docs_hooks/benchmarks.py): its table and comparisons."""
+    return harness.markdown(payload, PEER_PAIRS)
 
 
 if __name__ == "__main__":
