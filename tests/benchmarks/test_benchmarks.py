@@ -93,3 +93,30 @@ def test_time_to_accuracy_refuses_a_directory_that_is_not_a_run(tmp_path: Path) 
     assert completed.returncode == 2
     assert "is not a run directory (no metrics.jsonl)" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_int8_accuracy_scores_a_run_in_each_precision_on_the_same_test_images(tmp_path: Path) -> None:
+    trained = subprocess.run(
+        [sys.executable, "-m", "resnetlab", "train", "--epochs", "1", "--out", str(tmp_path / "run")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RESNETLAB_CACHE": str(tmp_path / "cache")},
+    )
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    out = tmp_path / "accuracy.json"
+    completed = _run_module(["benchmarks.int8_accuracy", str(tmp_path / "run"), "--out", str(out)], tmp_path / "cache")
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    (row,) = json.loads(out.read_text())["runs"]
+    reported = json.loads((tmp_path / "run" / "test_metrics.json").read_text())
+    assert row["count"] == reported["count"]  # the run's own test split, in every precision
+    assert abs(row["top1"]["fp32"] - reported["top1"]) <= 2 / row["count"]  # as training measured it (bf16 there)
+    assert abs(row["top1"]["int8"] - row["top1"]["fp32"]) <= 0.05
+    change = f"{100 * (row['top1']['int8'] - row['top1']['fp32']):+.2f} points |"
+    assert f"| {tmp_path.name}/run | {row['model']} | 1 epoch |" in completed.stdout and change in completed.stdout
+
+
+def test_int8_accuracy_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    completed = _run_module(["benchmarks.int8_accuracy", str(tmp_path)], tmp_path / "cache")
+    assert completed.returncode == 2
+    assert "is not a run directory (no config.yaml)" in completed.stderr and "Traceback" not in completed.stderr
