@@ -22,6 +22,7 @@ from torch import nn
 from benchmarks import harness, peers
 from benchmarks.harness import Variant, run_benchmark
 from resnetlab import complexity, create_model, optimize_for_inference, quantize_int8
+from resnetlab.inference.quantize import Int8Engine
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ CASES = {
 PEER_PAIRS = [
     ("int8", "ort-int8"),
     ("int8", "openvino-int8"),
+    ("int8-pytorch", "ort-int8"),
     ("fold_bn+channels_last+bf16", "ort-fp32"),
     ("fold_bn+channels_last+bf16+compile", "ort-fp32"),
     ("fold_bn+channels_last+bf16", "openvino"),
@@ -100,12 +102,15 @@ def fast_setup(case: Case, options: dict[str, Any]) -> Callable[[], Any]:
     return run
 
 
-def int8_setup(case: Case) -> Callable[[], Any]:
-    """resnetlab.quantize_int8, calibrated on random images: its speed only (its accuracy: `resnetlab eval
-    RUN --precision int8` against `--precision fp32` on a trained run)."""
+def int8_setup(case: Case, engine: Int8Engine = "auto") -> Callable[[], Any]:
+    """resnetlab.quantize_int8 with `engine`, calibrated on random images as the peers' int8 variants are: its speed
+    only (its accuracy on trained runs: `python -m benchmarks.int8_accuracy`)."""
     torch.manual_seed(0)
-    calibration = [torch.randn(8, 3, case.size, case.size, generator=torch.Generator().manual_seed(i)) for i in (1, 2)]
-    model = quantize_int8(create_model(case.model).eval(), calibration)
+    calibration = [
+        torch.randn(8, 3, case.size, case.size, generator=torch.Generator().manual_seed(i))
+        for i in range(peers.CALIBRATION_BATCHES)
+    ]
+    model = quantize_int8(create_model(case.model).eval(), calibration, engine=engine)
     images = _images(case)
 
     def run() -> torch.Tensor:
@@ -124,7 +129,10 @@ def variants(case: Case) -> list[Variant]:
     for name, options in FAST_VARIANTS:
         dtype = "bf16" if options["precision"] == "bf16" else "fp32"
         found.append(Variant(name, lambda o=options: fast_setup(case, o), flops, dtype))  # type: ignore[misc]
-    found.append(Variant("int8", lambda: int8_setup(case), flops, "int8", "static PTQ, x86; opt-in: changes results"))
+    int8_notes = "opt-in, changes results; OpenVINO (NNCF PTQ) where installed, else PyTorch's x86 kernels"
+    found.append(Variant("int8", lambda: int8_setup(case), flops, "int8", int8_notes))
+    pytorch_notes = "the same with PyTorch's own engine (FX PTQ, x86 kernels): what works without the int8 extra"
+    found.append(Variant("int8-pytorch", lambda: int8_setup(case, "pytorch"), flops, "int8", pytorch_notes))
     if os.environ.get(PEERS_VARIABLE):
         for name, setup, dtype, notes in peers.available():
             found.append(Variant(name, lambda s=setup: peer_setup(case, s), flops, dtype, notes))  # type: ignore[misc]

@@ -9,8 +9,6 @@ telemetry is switched off before it is used: nothing here may reach the network.
 from __future__ import annotations
 
 import importlib.util
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from resnetlab.inference.openvino_int8 import telemetry_off
 
 PEERS = ("onnxruntime", "openvino", "nncf")
 CALIBRATION_BATCHES = 4  # random images, as resnetlab's own int8 variant calibrates in this benchmark: speed only
@@ -101,16 +101,10 @@ def ort_setup(model: nn.Module, images: torch.Tensor, *, int8: bool) -> Callable
     return lambda: session.run(None, feed)[0]
 
 
-def _openvino_telemetry_off() -> None:
-    opt_in_out = Path(sys.executable).with_name("opt_in_out")
-    if opt_in_out.exists():
-        subprocess.run([str(opt_in_out), "--opt_out"], capture_output=True, check=False, timeout=60)
-
-
 def openvino_setup(model: nn.Module, images: torch.Tensor, *, precision: str) -> Callable[[], Any]:
     """OpenVINO on the CPU: `precision` "default" (its own choice: bf16 where the CPU has it), "f32", or "int8"
     (NNCF's post-training quantization, then compiled with the default precision)."""
-    _openvino_telemetry_off()
+    telemetry_off()
     import openvino as ov
 
     folder = Path(tempfile.mkdtemp(prefix="resnetlab-ov-"))

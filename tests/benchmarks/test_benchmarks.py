@@ -50,7 +50,16 @@ def test_the_peers_run_beside_resnetlab_in_the_same_table(tmp_path: Path) -> Non
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "peers left out" not in completed.stdout
     rows = {row["variant"] for row in json.loads(out.read_text())["results"]}
-    assert {"reference", "int8", "ort-fp32", "ort-int8", "openvino", "openvino-f32", "openvino-int8"} <= rows
+    assert {
+        "reference",
+        "int8",
+        "int8-pytorch",
+        "ort-fp32",
+        "ort-int8",
+        "openvino",
+        "openvino-f32",
+        "openvino-int8",
+    } <= rows
 
 
 def test_a_variants_memory_is_measured_in_a_fresh_process(tmp_path: Path) -> None:

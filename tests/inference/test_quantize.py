@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from resnetlab.errors import UserInputError
+from resnetlab.inference import openvino_int8
 from resnetlab.inference.quantize import quantize_int8
 from resnetlab.models import create_model
 
@@ -22,11 +23,21 @@ def _trained_like(name: str) -> torch.nn.Module:
     return model.eval()
 
 
+ENGINES = [
+    "pytorch",
+    pytest.param(
+        "openvino", marks=pytest.mark.skipif(not openvino_int8.available(), reason="the int8 extra is not installed")
+    ),
+]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", ["cifar_resnet20", "cifar_preact_resnet110"])
-def test_int8_model_takes_fp32_nchw_and_stays_close_to_fp32(name: str) -> None:
+def test_int8_model_takes_fp32_nchw_and_stays_close_to_fp32(name: str, engine: str) -> None:
     model = _trained_like(name)
     calibration = [torch.randn(32, 3, 32, 32, generator=torch.Generator().manual_seed(i)) for i in range(4)]
-    quantized = quantize_int8(model, calibration)
+    quantized = quantize_int8(model, calibration, engine=engine)  # type: ignore[arg-type]
+    assert quantized.engine == engine
     images = torch.randn(64, 3, 32, 32, generator=torch.Generator().manual_seed(9))
     with torch.inference_mode():
         expected, got = model(images), quantized(images)
@@ -45,3 +56,28 @@ def test_int8_needs_calibration_images() -> None:
 def test_int8_refuses_a_model_off_the_cpu() -> None:
     with pytest.raises(UserInputError, match="runs on the CPU only"):
         quantize_int8(_trained_like("cifar_resnet20").to("meta"), [torch.randn(2, 3, 32, 32)])
+
+
+@pytest.mark.skipif(not openvino_int8.available(), reason="the int8 extra is not installed")
+def test_the_default_engine_is_openvino_where_installed_and_takes_any_batch_and_layout() -> None:
+    model = _trained_like("cifar_resnet20")
+    quantized = quantize_int8(model, [torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(0))])
+    assert quantized.engine == "openvino"
+    images = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    one_by_one = torch.cat([quantized(image[None]) for image in images])
+    together = quantized(images.contiguous(memory_format=torch.channels_last))
+    assert torch.allclose(one_by_one, together, atol=1e-4)  # batch size and memory layout change nothing
+    first = quantized(images)
+    kept = first.clone()
+    quantized(-images)
+    assert torch.equal(first, kept)  # the next call does not overwrite the logits returned before
+    with pytest.raises(UserInputError, match=r"shape \[3, 32, 32\] \(as calibrated\), not \[3, 48, 48\]"):
+        quantized(torch.randn(1, 3, 48, 48))
+
+
+def test_asking_for_openvino_without_it_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(openvino_int8, "available", lambda: False)
+    model = _trained_like("cifar_resnet20")
+    assert quantize_int8(model, [torch.randn(4, 3, 32, 32)]).engine == "pytorch"  # auto: the engine that is there
+    with pytest.raises(UserInputError, match=r"needs OpenVINO and NNCF: pip install 'resnetlab\[int8\]'"):
+        quantize_int8(model, [torch.randn(4, 3, 32, 32)], engine="openvino")

@@ -160,7 +160,7 @@ def evaluate_checkpoint(
         own = opened if data_path is None else open_trained(trained, device)
         calibration = sample_images(own, "train", CALIBRATION_IMAGES, "int8-calibration")[0].split(64)
         model = quantize_int8(opened.trained.model, calibration, channels_last=config.runtime.channels_last)
-        if compile:
+        if compile and getattr(model, "engine", "") == "pytorch":  # OpenVINO compiles its network itself
             model = torch.compile(model, dynamic=False)  # type: ignore[assignment]
     else:
         # As the run evaluated it: BN folded, the run's precision (unless overridden) and memory layout.
