@@ -21,10 +21,12 @@ from typing import Any
 
 import torch
 
-# Idle time before each timed call. A runtime's worker threads keep spinning for a while after its call returns
-# (ONNX Runtime's and XNNPACK's thread pools, OpenMP's), and on two cores a spinning pool takes a core from the
-# variant timed next, which then looks slower than it is. With the pause, each call starts on an idle machine, as a
-# deployed model's request does.
+# Idle time before each variant's turn in a round. A runtime's worker threads keep spinning for a while after its
+# call returns (ONNX Runtime's and OpenVINO's thread pools, OpenMP's), and on two cores a spinning pool takes a core
+# from the variant timed next, which then looks slower than it is. After the pause one untimed call wakes the
+# variant's own threads (waking PyTorch's OpenMP threads from sleep costs milliseconds per call, more than a small
+# net's whole batch-1 forward), then the timed call runs: each variant is timed as a busy server runs it, with no
+# other runtime's threads competing.
 SETTLE_SECONDS = 0.05
 
 
@@ -87,6 +89,8 @@ def measure(
         for variant, run, _ in ready[shift:] + ready[:shift]:
             sync(device)
             time.sleep(SETTLE_SECONDS)
+            run()
+            sync(device)
             start = time.perf_counter()
             run()
             sync(device)
