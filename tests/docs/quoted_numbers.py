@@ -158,6 +158,7 @@ def folder_data(folder: Path) -> FolderData:
         runs = committed.get("runs", [])
         for claim in committed.get("claims", []):
             data.gaps.update(float(v) for v in CLAIM_GAP.findall(str(claim.get("detail", ""))))
+        data.seconds.update(_recorded_seconds(committed))
         by_kind: dict[str, list[float]] = {kind: [] for kind in RESULT_KINDS}
         per_label: dict[tuple[str, str], list[float]] = {}
         for run in runs:
@@ -196,6 +197,20 @@ def folder_data(folder: Path) -> FolderData:
         if last_seconds is not None:
             data.seconds.add(last_seconds)
     return data
+
+
+def _recorded_seconds(value: object) -> Iterator[float]:
+    """Every number results.json records under a key ending in "seconds" (an experiment's own timings, such as the
+    landscape's measuring time), at any depth."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if str(key).endswith("seconds") and isinstance(item, int | float) and not isinstance(item, bool):
+                yield float(item)
+            else:
+                yield from _recorded_seconds(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _recorded_seconds(item)
 
 
 def _folder_total(data: Iterable[FolderData]) -> set[float]:

@@ -157,6 +157,17 @@ def test_a_time_needs_a_committed_metrics_log(tmp_path: Path) -> None:
     assert check(tmp_path, PAPER) == []  # 158 s, 200 s and the 537.8 s of all three (9 minutes) are in the logs
 
 
+def test_a_time_an_experiment_records_in_results_json_traces(tmp_path: Path) -> None:
+    page = "# Demo\n\nMeasuring the surfaces took 27 min.\n\n" + MARKER
+    site = _site(tmp_path, {"docs/experiments/demo.md": page}, RUNS)
+    results = site / "docs/results/demo-quick/results.json"
+    recorded = json.loads(results.read_text())
+    results.write_text(json.dumps({**recorded, "landscape": {"measuring_seconds": 1650.0}}))
+    assert check(site, PAPER) == []  # 1,650 s reads as 27 min
+    results.write_text(json.dumps({**recorded, "landscape": {"measuring_seconds": 1000.0}}))
+    assert [p.text for p in check(site, PAPER)] == ["27 min"]
+
+
 def test_readme_names_data_by_links_in_the_paragraph_or_its_section(tmp_path: Path) -> None:
     readme = (
         "# demo\n\n## Experiments\n\n| command | page |\n|---|---|\n| demo | [docs](docs/experiments/demo.md) |\n\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,7 @@ class _Points:
     def __init__(self, path: Path, grid: Grid) -> None:
         self.path = path
         self.done: dict[tuple[Any, ...], Point] = {}
+        self.seconds = 0.0  # the measuring time of every point held, this run's and earlier runs' alike
         header = {"grid": dataclasses.asdict(grid)}
         if path.exists():
             lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -81,15 +83,20 @@ class _Points:
                 )
             for row in lines[1:]:
                 self.done[tuple(row["key"])] = Point(row["loss"], row["error"])
+                self.seconds += row.get("seconds", 0.0)  # points of an older resnetlab carry no time
         else:
             path.write_text(json.dumps(header) + "\n")
 
     def get(self, key: tuple[Any, ...], measure: Callable[[], Point]) -> Point:
         if key not in self.done:
+            start = time.perf_counter()
             point = measure()
+            seconds = time.perf_counter() - start
             with self.path.open("a") as file:
-                file.write(json.dumps({"key": list(key), "loss": point.loss, "error": point.error}) + "\n")
+                row = {"key": list(key), "loss": point.loss, "error": point.error, "seconds": seconds}
+                file.write(json.dumps(row) + "\n")
             self.done[key] = point
+            self.seconds += seconds
         return self.done[key]
 
 
@@ -186,6 +193,7 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         "grid": dataclasses.asdict(grid),
         "coordinates": grid.coordinates(),
         "nets": measured,
+        "measuring_seconds": points.seconds,  # the grids and lines of both nets, on this machine
     }
     step = grid.coordinates()[1] - grid.coordinates()[0]
     shares = {m["net"]: Spread(tuple(monotone_share(p["loss"]) for p in m["planes"])) for m in measured}
@@ -208,7 +216,8 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         f"Each surface: {grid.size} x {grid.size} points from -{grid.span:g} to {grid.span:g} along two random "
         f"filter-normalised directions (Li et al. Sec. 4; BN parameters and biases not moved, BN in eval mode), the "
         f"mean cross-entropy on the same {grid.images:,} training images; the figure shows direction seed 0, the "
-        f"measures use {grid.directions} direction seeds. Seed 0's trained networks.",
+        f"measures use {grid.directions} direction seeds. Seed 0's trained networks. Measuring the points of both nets "
+        f"took {points.seconds / 60:.0f} min here (the sum of each point's time, `measuring_seconds` in results.json).",
         "",
         "| network | rising along every ray (share of points) | curvature at the centre | loss at the centre |",
         "|---|---|---|---|",
