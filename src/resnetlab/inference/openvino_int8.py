@@ -1,7 +1,8 @@
 """The int8 engine `quantize_int8` prefers: OpenVINO's CPU runtime, the network quantized by NNCF.
 
 Measured beside ONNX Runtime's static int8 and PyTorch's own int8 flows on this project's CPU (docs/performance.md,
-`python -m benchmarks.inference --peers`), OpenVINO's int8 kernels were the fastest at batch 32 and at batch 1.
+`python -m benchmarks.inference --peers`), OpenVINO's int8 kernels were the fastest on ResNet-50, at batch 32 and at
+batch 1.
 resnetlab adds what a deployment needs around them: calibration on the run's own training images, the network taken
 from PyTorch directly (no ONNX file), the latency hint and the thread count of the process, and the usual interface
 (fp32 NCHW images in, fp32 logits out). OpenVINO and NNCF are the `int8` extra.
