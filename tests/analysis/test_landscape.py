@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import functools
+import math
+
 import torch
 
 from resnetlab.analysis.landscape import (
@@ -10,6 +13,7 @@ from resnetlab.analysis.landscape import (
     interpolate,
     monotone_share,
     moved,
+    reestimate_bn,
 )
 from resnetlab.models import create_model
 
@@ -44,6 +48,28 @@ def test_a_moved_model_is_put_back_and_the_line_ends_at_both_states() -> None:
     assert ends[1] == here
     model.load_state_dict(initial)
     assert ends[0] == evaluate(model, images, labels, batch=8, precision="fp32")
+
+
+def test_bn_statistics_are_measured_afresh_and_keep_the_line_finite_past_the_trained_end() -> None:
+    torch.manual_seed(0)
+    model = create_model("cifar_resnet20", num_classes=3).eval()
+    images, labels = torch.randn(32, 3, 32, 32) * 2 + 1, torch.randint(0, 3, (32,))
+    reestimate_bn(model, images, batch=8)
+    with torch.no_grad():
+        features = model.maxpool(model.conv1(images))  # what the first BN sees
+    assert torch.allclose(model.bn1.running_mean, features.mean(dim=(0, 2, 3)), atol=1e-4)  # all 4 batches alike
+    assert model.bn1.momentum == 0.1 and not model.training  # put back as they were
+    trained = {k: v.clone() for k, v in model.state_dict().items()}
+    initial = {k: v.clone() for k, v in trained.items()}
+    for name, value in initial.items():
+        if name.endswith("running_var"):
+            value.mul_(20)  # 1.2 * trained - 0.2 * (20 * trained) < 0: a negative variance past t = 1
+    measure = functools.partial(evaluate, images=images, labels=labels, batch=8, precision="fp32")
+    plain = interpolate(model, initial, trained, [1.2], measure)
+    reestimate = functools.partial(reestimate_bn, images=images, batch=8)
+    again = interpolate(model, initial, trained, [1.2], measure, reestimate)
+    assert math.isnan(plain[0].loss) and math.isfinite(again[0].loss)
+    assert all(torch.equal(v, trained[k]) for k, v in model.state_dict().items())  # left with the trained state
 
 
 def _surface(f: object, size: int = 9) -> list[list[float]]:

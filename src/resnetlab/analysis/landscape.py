@@ -110,16 +110,40 @@ def centre_curvature(loss: Sequence[Sequence[float]], step: float) -> tuple[floa
     return along_1, along_2
 
 
+def reestimate_bn(model: nn.Module, images: torch.Tensor, batch: int) -> None:
+    """BN's running statistics measured afresh on `images` (the cumulative mean over the batches, in train mode, no
+    gradient), for weights that were never trained together with the statistics they carry."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average: every batch counts alike
+    model.train()
+    try:
+        with torch.no_grad():
+            for start in range(0, len(images), batch):
+                model(images[start : start + batch])
+    finally:
+        for norm, momentum in zip(norms, momenta, strict=True):
+            norm.momentum = momentum
+        model.eval()
+
+
 def interpolate(
     model: nn.Module,
     initial: dict[str, torch.Tensor],
     trained: dict[str, torch.Tensor],
     fractions: Sequence[float],
     measure: Callable[[nn.Module], Point],
+    reestimate: Callable[[nn.Module], None] | None = None,
 ) -> list[Point]:
     """Goodfellow et al.'s line: the network at (1 - t) * initial + t * trained for each t of `fractions`, every
-    floating-point entry of the state interpolated (BN's running statistics too, so that eval mode at t = 0 is the
-    initial network and at t = 1 the trained one); `model` is left with the trained state."""
+    floating-point entry of the state interpolated; `model` is left with the trained state.
+
+    With `reestimate` (e.g. `reestimate_bn` on training images), BN's running statistics are measured afresh at each
+    t before `measure`. Interpolated statistics do not belong to the interpolated weights: between the ends they
+    misjudge every layer's scale, and past t = 1 the interpolated variance can turn negative (a NaN loss). Garipov et
+    al. (NeurIPS 2018) re-estimate them in the same way along the paths they draw between trained networks."""
     points = []
     try:
         for t in fractions:
@@ -128,6 +152,8 @@ def interpolate(
                 for name, value in trained.items()
             }
             model.load_state_dict(state)
+            if reestimate is not None:
+                reestimate(model)
             points.append(measure(model))
     finally:
         model.load_state_dict(trained)

@@ -35,6 +35,7 @@ from resnetlab.analysis.landscape import (
     interpolate,
     monotone_share,
     moved,
+    reestimate_bn,
 )
 from resnetlab.errors import UserInputError
 from resnetlab.experiments.budget import Budget
@@ -73,7 +74,8 @@ class _Points:
     def __init__(self, path: Path, grid: Grid) -> None:
         self.path = path
         self.done: dict[tuple[Any, ...], Point] = {}
-        self.seconds = 0.0  # the measuring time of every point held, this run's and earlier runs' alike
+        self.times: dict[tuple[Any, ...], float] = {}  # each point's measuring time, this run's and earlier runs'
+        self.used: set[tuple[Any, ...]] = set()
         header = {"grid": dataclasses.asdict(grid)}
         if path.exists():
             lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -83,7 +85,7 @@ class _Points:
                 )
             for row in lines[1:]:
                 self.done[tuple(row["key"])] = Point(row["loss"], row["error"])
-                self.seconds += row.get("seconds", 0.0)  # points of an older resnetlab carry no time
+                self.times[tuple(row["key"])] = row.get("seconds", 0.0)  # an older resnetlab's points carry none
         else:
             path.write_text(json.dumps(header) + "\n")
 
@@ -96,8 +98,14 @@ class _Points:
                 row = {"key": list(key), "loss": point.loss, "error": point.error, "seconds": seconds}
                 file.write(json.dumps(row) + "\n")
             self.done[key] = point
-            self.seconds += seconds
+            self.times[key] = seconds
+        self.used.add(key)
         return self.done[key]
+
+    @property
+    def seconds(self) -> float:
+        """The measuring time of the points asked for (not of stale ones the file may also hold)."""
+        return sum(self.times[key] for key in self.used)
 
 
 def _at(
@@ -121,7 +129,15 @@ def _on_line(
     labels: torch.Tensor,
     precision: str,
 ) -> Point:
-    return interpolate(model, initial, trained, [t], lambda m: evaluate(m, images, labels, BATCH, precision))[0]
+    # BN's statistics measured at each t on the same images (see `interpolate`)
+    return interpolate(
+        model,
+        initial,
+        trained,
+        [t],
+        lambda m: evaluate(m, images, labels, BATCH, precision),
+        lambda m: reestimate_bn(m, images, BATCH),
+    )[0]
 
 
 def measure(run: FinishedRun, grid: Grid, points: _Points) -> dict[str, Any]:
@@ -149,7 +165,8 @@ def measure(run: FinishedRun, grid: Grid, points: _Points) -> dict[str, Any]:
     line = []
     for k, t in enumerate(grid.fractions()):
         on_line = functools.partial(_on_line, model, initial, trained, t, images, labels, precision)
-        line.append(dataclasses.asdict(points.get((run.run_dir.name, "line", k), on_line)) | {"t": t})
+        # "line-bn": points with BN re-estimated, never mixed with those of an older resnetlab (interpolated BN)
+        line.append(dataclasses.asdict(points.get((run.run_dir.name, "line-bn", k), on_line)) | {"t": t})
     return {"net": run.planned.label, "seed": run.seed, "planes": planes, "line": line}
 
 
