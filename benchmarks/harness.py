@@ -216,15 +216,23 @@ def results_of(payload: dict[str, Any]) -> list[Result]:
     return [Result(**{k: v for k, v in row.items() if k in fields}) for row in payload["results"]]
 
 
+def run_header(payload: dict[str, Any]) -> str:
+    """When, where and how a saved benchmark run was made, as one sentence."""
+    machine = payload["machine"]
+    return (
+        f"Run of {payload['when'][:16].replace('T', ' ')} on {machine['cpu']} ({machine['threads']} threads), "
+        f"torch {machine['torch']}, Python {machine['python']}: `{' '.join(payload['command'])}`."
+    )
+
+
 def markdown(payload: dict[str, Any], pairs: Sequence[tuple[str, str]] = ()) -> str:
     """A saved benchmark file as the docs show it: when, where and how it was run, its table, and the comparisons
     of `pairs` (see `comparisons`)."""
-    machine, peaks = payload["machine"], payload["peaks_flops"]
+    peaks = payload["peaks_flops"]
     results = results_of(payload)
     parts = [
-        f"Run of {payload['when'][:16].replace('T', ' ')} on {machine['cpu']} ({machine['threads']} threads), "
-        f"torch {machine['torch']}, Python {machine['python']}: `{' '.join(payload['command'])}`. Matmul peak in the "
-        f"same run: {peaks['fp32'] / 1e9:.0f} GFLOP/s fp32, {peaks['bf16'] / 1e9:.0f} bf16.",
+        f"{run_header(payload)} Matmul peak in the same run: {peaks['fp32'] / 1e9:.0f} GFLOP/s fp32, "
+        f"{peaks['bf16'] / 1e9:.0f} bf16.",
         report(results, peaks, "reference"),
     ]
     if table := comparisons(results, pairs):

@@ -106,12 +106,9 @@ def int8_setup(case: Case, engine: Int8Engine = "auto") -> Callable[[], Any]:
     """resnetlab.quantize_int8 with `engine`, calibrated on random images as the peers' int8 variants are: its speed
     only (its accuracy on trained runs: `python -m benchmarks.int8_accuracy`)."""
     torch.manual_seed(0)
-    calibration = [
-        torch.randn(8, 3, case.size, case.size, generator=torch.Generator().manual_seed(i))
-        for i in range(peers.CALIBRATION_BATCHES)
-    ]
-    model = quantize_int8(create_model(case.model).eval(), calibration, engine=engine)
     images = _images(case)
+    calibration = [torch.from_numpy(batch) for batch in peers.calibration_batches(images)]
+    model = quantize_int8(create_model(case.model).eval(), calibration, engine=engine)
 
     def run() -> torch.Tensor:
         with torch.inference_mode():

@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from benchmarks.harness import machine
+from benchmarks.harness import machine, run_header
+from resnetlab.config import load_config
 from resnetlab.errors import UserInputError
 from resnetlab.inference.evaluate_run import CALIBRATION_IMAGES, evaluate_checkpoint
 from resnetlab.runs.run_dir import CONFIG_FILE
@@ -30,13 +29,13 @@ def measure(run_dir: Path) -> dict[str, Any]:
         raise UserInputError(
             f"{run_dir} is not a run directory (no {CONFIG_FILE}); give one that `resnetlab train` wrote"
         )
-    config = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
-    length = config["schedule"]["length"]
+    config = load_config(run_dir / CONFIG_FILE)
+    length = config.schedule.length
     row: dict[str, Any] = {
         "run": str(run_dir),
-        "model": config["model"]["name"],
-        "length": f"{length:,} {config['schedule']['unit']}{'s' if length != 1 else ''}",
-        "data": config["data"]["path"],
+        "model": config.model.name,
+        "length": f"{length:,} {config.schedule.unit}{'s' if length != 1 else ''}",
+        "data": config.data.path,
         "top1": {},
         "seconds": {},
     }
@@ -52,9 +51,7 @@ def measure(run_dir: Path) -> dict[str, Any]:
 def markdown(payload: dict[str, Any]) -> str:
     """The saved measurements as the docs show them (docs_hooks/benchmarks.py)."""
     lines = [
-        f"Run of {payload['when'][:16].replace('T', ' ')} on {payload['machine']['cpu']}, torch "
-        f"{payload['machine']['torch']}: `{' '.join(payload['command'])}`. int8 calibrated on "
-        f"{payload['calibration_images']} of each run's training images.",
+        f"{run_header(payload)} int8 calibrated on {payload['calibration_images']} of each run's training images.",
         "",
         "| run | network | trained for | test images | fp32 top-1 | bf16 top-1 | int8 top-1 | int8 - fp32 |",
         "|---|---|---|---|---|---|---|---|",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import importlib.util
 import io
 import logging
@@ -35,6 +36,7 @@ def available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in PACKAGES)
 
 
+@functools.cache  # once per process: it runs a subprocess
 def telemetry_off() -> None:
     """Opt out of OpenVINO's usage telemetry before it is imported: its tools send usage events unless the consent
     file says no, and resnetlab reaches no network. `opt_in_out --opt_out` (installed with openvino-telemetry) writes
