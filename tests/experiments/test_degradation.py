@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from resnetlab.cli import main
 from resnetlab.config import TrainConfig
@@ -15,6 +16,7 @@ from resnetlab.experiments import resummarize, run, runner
 from resnetlab.experiments.runner import COPIED_FROM, PlannedRun, run_experiment
 from resnetlab.experiments.summary import percent
 from resnetlab.runs.run_dir import TEST_METRICS
+from resnetlab.runtime.device import resolve_precision
 from resnetlab.train.loop import TrainingInterruptedError
 from tests.helpers.interrupt import ctrl_c_at_step
 
@@ -205,6 +207,40 @@ def test_an_unfinished_or_differently_configured_run_is_not_copied(smoke: Path, 
     lines.clear()
     run("gradients", budget="smoke", data=None, out=tmp_path / "gradients-2", seeds=2, announce=lines.append)
     assert "ResNet-20-seed1: training" in lines  # another seed is another run
+
+
+def _other_precision() -> tuple[str, str]:
+    """This machine's meaning of precision auto, and the other CPU precision (where a twin might have been trained)."""
+    here = resolve_precision(torch.device("cpu"), "auto")
+    return here, "fp32" if here == "bf16" else "bf16"
+
+
+def test_a_twin_trained_in_another_precision_is_named_not_copied(smoke: Path, tmp_path: Path) -> None:
+    """Precision auto is bf16 on a CPU with native bf16 and fp32 elsewhere: a run finished on the other kind of machine
+    is another run here, and the experiment says so before it trains it."""
+    here, other = _other_precision()
+    shutil.copytree(smoke, tmp_path / "degradation")
+    config = tmp_path / "degradation" / "ResNet-20-seed0" / "config.yaml"
+    config.write_text(config.read_text().replace(f"precision: {here}", f"precision: {other}"))
+    lines: list[str] = []
+    run("gradients", budget="smoke", data=None, out=tmp_path / "gradients", announce=lines.append)
+    assert lines[0].startswith("plain-20-seed0: trained before with the same config in ")
+    assert lines[1:] == [
+        f"ResNet-20-seed0: {config.parent} holds it trained in {other}, but precision auto means {here} on this "
+        f"machine ({'no native bf16' if here == 'fp32' else 'native bf16'} on this device); training it anew",
+        "ResNet-20-seed0: training",
+    ]
+
+
+def test_a_run_started_in_another_precision_is_refused_with_the_reason(tmp_path: Path) -> None:
+    here, other = _other_precision()
+    out = tmp_path / "exp"
+    planned = [PlannedRun("net", "cifar_resnet20", "ResNet", 20)]
+    run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1)
+    config = out / "net-seed0" / "config.yaml"
+    config.write_text(config.read_text().replace(f"precision: {here}", f"precision: {other}"))
+    with pytest.raises(UserInputError, match=rf"net-seed0 was trained in {other}, but precision auto means {here} on "):
+        run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1)
 
 
 def test_results_alone_are_summarised_again_to_the_same_claims(smoke: Path, tmp_path: Path) -> None:

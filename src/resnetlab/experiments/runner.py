@@ -165,6 +165,8 @@ def _finish(
             _copy_run(twin, run_dir)
             announce(f"{run_dir.name}: trained before with the same config in {twin}, copied")
         else:  # never started, or killed before its first checkpoint: start it (anything there is kept aside)
+            if not run_dir.exists() and (other := _twin_in_another_precision(run_dir.parent, config)) is not None:
+                announce(f"{run_dir.name}: {other}; training it anew")
             announce(f"{run_dir.name}: training")
             train(config, out=run_dir, force=run_dir.exists(), show_progress=show_progress)
     except TrainingDivergedError as error:
@@ -192,6 +194,12 @@ def _check_same_run(run_dir: Path, planned: TrainConfig) -> None:
     difference = _first_difference(config_to_dict(_comparable(saved)), config_to_dict(_comparable(planned)))
     if difference is not None:
         key, was, wanted = difference
+        if key == "runtime.precision" and planned.runtime.precision == "auto":
+            raise UserInputError(
+                f"{run_dir} was trained in {was}, but precision auto means {wanted} on this machine "
+                f"({_why_auto(wanted)}); continue it on a machine like the one that started it, or move it away (the "
+                "experiment then trains it anew) or use another --out"
+            )
         raise UserInputError(
             f"{run_dir} was trained with {key}={was!r}, not the plan's {wanted!r}; move it away (the experiment then "
             "trains it anew) or use another --out"
@@ -237,6 +245,30 @@ def _finished_twin(out: Path, config: TrainConfig) -> Path | None:
         and not (candidate / DIVERGED).exists()
     )
     return next(finished, None)
+
+
+def _twin_in_another_precision(out: Path, config: TrainConfig) -> str | None:
+    """Why a finished twin beside `out` is not copied when it differs only in precision: the plan's precision "auto"
+    resolves per machine (bf16 where the CPU computes it natively, fp32 elsewhere), so a run trained on one machine is
+    not the same run on another. None when there is no such twin."""
+    if config.runtime.precision != "auto":
+        return None
+    here = _comparable(config).runtime.precision
+    for other in ("bf16", "fp32", "fp16"):
+        if other == here:
+            continue
+        variant = dataclasses.replace(config, runtime=dataclasses.replace(config.runtime, precision=other))
+        twin = _finished_twin(out, variant)
+        if twin is not None:
+            return (
+                f"{twin} holds it trained in {other}, but precision auto means {here} on this machine "
+                f"({_why_auto(here)})"
+            )
+    return None
+
+
+def _why_auto(precision: str) -> str:
+    return "no native bf16 on this device" if precision == "fp32" else "native bf16 on this device"
 
 
 def _refuse_unfinished_twin(out: Path, name: str, config: TrainConfig) -> None:
