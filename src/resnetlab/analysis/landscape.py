@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.optim.swa_utils import update_bn
 
 Direction = dict[str, torch.Tensor]
 
@@ -112,21 +113,10 @@ def centre_curvature(loss: Sequence[Sequence[float]], step: float) -> tuple[floa
 
 def reestimate_bn(model: nn.Module, images: torch.Tensor, batch: int) -> None:
     """BN's running statistics measured afresh on `images` (the cumulative mean over the batches, in train mode, no
-    gradient), for weights that were never trained together with the statistics they carry."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    momenta = [m.momentum for m in norms]
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # a cumulative average: every batch counts alike
-    model.train()
-    try:
-        with torch.no_grad():
-            for start in range(0, len(images), batch):
-                model(images[start : start + batch])
-    finally:
-        for norm, momentum in zip(norms, momenta, strict=True):
-            norm.momentum = momentum
-        model.eval()
+    gradient: torch's `update_bn`), for weights that were never trained together with the statistics they carry;
+    `model` is left in eval mode."""
+    update_bn(images.split(batch), model)
+    model.eval()
 
 
 def interpolate(
