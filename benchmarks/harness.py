@@ -21,6 +21,8 @@ from typing import Any
 
 import torch
 
+from resnetlab.runtime.device import fast_bf16
+
 # Idle time before each variant's turn in a round. A runtime's worker threads keep spinning for a while after its
 # call returns (ONNX Runtime's and OpenVINO's thread pools, OpenMP's), and on two cores a spinning pool takes a core
 # from the variant timed next, which then looks slower than it is. After the pause one untimed call wakes the
@@ -286,7 +288,9 @@ def run_benchmark(
     sizes = (128, 256) if args.tiny else (1024, 2048, 4096)
     peaks = {
         "fp32": matmul_peak(torch.float32, device, sizes=sizes),
-        "bf16": matmul_peak(torch.bfloat16, device, sizes=sizes),
+        # Without native bf16 (AVX512-BF16 or AMX) bf16 matmuls are emulated, about a hundred times slower than fp32:
+        # the smallest size gives that peak; the largest alone would take half an hour.
+        "bf16": matmul_peak(torch.bfloat16, device, sizes=sizes if fast_bf16(device) else sizes[:1]),
     }
     results: list[Result] = []
     for name, case in chosen.items():

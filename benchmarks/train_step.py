@@ -1,8 +1,9 @@
 """Training step: the reference (torchvision's model, or the same architecture for CIFAR nets, fp32, NCHW, eager,
 a standard SGD step) against resnetlab's TrainStep with each fast-path option added in turn.
 
-    python -m benchmarks.train_step                  # cifar_resnet20 b128 32 px, resnet18 and resnet50 b32 224 px
+    python -m benchmarks.train_step                  # CIFAR ResNet-20/56/110 b128 32 px, resnet18/50 b32 224 px
     python -m benchmarks.train_step --case resnet50 --rounds 5
+    python -m benchmarks.train_step --case cifar_resnet56 --case cifar_resnet110 --rounds 3
     python -m benchmarks.train_step --tiny           # seconds; what CI runs
 """
 
@@ -37,6 +38,9 @@ class Case:
 
 CASES = {
     "cifar_resnet20": Case("cifar_resnet20", "cifar_resnet20", lambda: create_model("cifar_resnet20"), 128, 32, 10),
+    # The deeper CIFAR nets of [R1] Table 6, for planning the experiments' budgets.
+    "cifar_resnet56": Case("cifar_resnet56", "cifar_resnet56", lambda: create_model("cifar_resnet56"), 128, 32, 10),
+    "cifar_resnet110": Case("cifar_resnet110", "cifar_resnet110", lambda: create_model("cifar_resnet110"), 128, 32, 10),
     "resnet18": Case("resnet18", "resnet18", lambda: torchvision.models.resnet18(), 32, 224, 1000),
     "resnet50": Case("resnet50", "resnet50", lambda: torchvision.models.resnet50(), 32, 224, 1000),
 }
