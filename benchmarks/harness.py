@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from resnetlab.runtime.device import fast_bf16
+from resnetlab.runtime.device import fast_bf16, native_cpu_bf16
 
 # Idle time before each variant's turn in a round. A runtime's worker threads keep spinning for a while after its
 # call returns (ONNX Runtime's and OpenVINO's thread pools, OpenMP's), and on two cores a spinning pool takes a core
@@ -30,6 +30,8 @@ from resnetlab.runtime.device import fast_bf16
 # net's whole batch-1 forward), then the timed call runs: each variant is timed as a busy server runs it, with no
 # other runtime's threads competing.
 SETTLE_SECONDS = 0.05
+
+EMULATED_BF16 = " (emulated: this CPU has no native bf16)"  # after the bf16 peak, printed and on the docs page
 
 
 @dataclass
@@ -169,11 +171,6 @@ def memory_of(setup: Callable[[], Callable[[], Any]], calls: int = 3) -> dict[st
     return {"peak_rss_mb": _status_mb("VmHWM") - baseline}
 
 
-def native_bf16(machine_info: dict[str, Any]) -> bool:
-    """Whether the machine a saved run names computes bf16 natively (what `machine` recorded of its CPU)."""
-    return bool(machine_info.get("amx_bf16") or machine_info.get("avx512_bf16"))
-
-
 def report(results: list[Result], peaks: dict[str, float], reference: str, *, bf16_native: bool = True) -> str:
     """A markdown table: per case, each variant's median, throughput, ratio to the reference, fraction of peak.
     Where bf16 is emulated its rows get no fraction: oneDNN's emulated convolutions outrun the emulated matmul that
@@ -241,10 +238,10 @@ def markdown(payload: dict[str, Any], pairs: Sequence[tuple[str, str]] = ()) -> 
     of `pairs` (see `comparisons`)."""
     peaks = payload["peaks_flops"]
     results = results_of(payload)
-    native = native_bf16(payload["machine"])
+    native = native_cpu_bf16(payload["machine"])
     parts = [
         f"{run_header(payload)} Matmul peak in the same run: {peaks['fp32'] / 1e9:.0f} GFLOP/s fp32, "
-        f"{peaks['bf16'] / 1e9:.0f} bf16{'' if native else ' (emulated: this CPU has no native bf16)'}.",
+        f"{peaks['bf16'] / 1e9:.0f} bf16{'' if native else EMULATED_BF16}.",
         report(results, peaks, "reference", bf16_native=native),
     ]
     if table := comparisons(results, pairs):
@@ -294,13 +291,14 @@ def run_benchmark(
         print(json.dumps(memory_of(variant.setup)))
         return
     device = torch.device("cpu")
+    native = fast_bf16(device)
     # --tiny proves the script runs: small matmuls stand in for the peak, which took 40 s of CPU on 2 cores at 4096.
     sizes = (128, 256) if args.tiny else (1024, 2048, 4096)
     peaks = {
         "fp32": matmul_peak(torch.float32, device, sizes=sizes),
         # Without native bf16 (AVX512-BF16 or AMX) bf16 matmuls are emulated, about a hundred times slower than fp32:
         # the smallest size gives that peak; the largest alone would take half an hour.
-        "bf16": matmul_peak(torch.bfloat16, device, sizes=sizes if fast_bf16(device) else sizes[:1]),
+        "bf16": matmul_peak(torch.bfloat16, device, sizes=sizes if native else sizes[:1]),
     }
     results: list[Result] = []
     for name, case in chosen.items():
@@ -319,10 +317,10 @@ def run_benchmark(
                     module, [*selection, "--memory-of", f"{name}:{result.variant}"]
                 )
         results += measured
-        print(report(measured, peaks, "reference", bf16_native=fast_bf16(device)), flush=True)
+        print(report(measured, peaks, "reference", bf16_native=native), flush=True)
         if table := comparisons(measured, pairs):
             print(f"\n{table}", flush=True)
-    emulated = "" if fast_bf16(device) else " (emulated: this CPU has no native bf16)"
+    emulated = "" if native else EMULATED_BF16
     print(f"\nmatmul peak: fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s{emulated}")
     short = module.rpartition(".")[2]
     out = args.out or Path("benchmarks/results") / (f"{short}-tiny.json" if args.tiny else f"{short}.json")

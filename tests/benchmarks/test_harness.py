@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from benchmarks.harness import Result, markdown, native_bf16, report
+from benchmarks.harness import Result, markdown, report
+from resnetlab.runtime.device import native_cpu_bf16
 
 PEAKS = {"fp32": 100e9, "bf16": 1e9}  # an emulated bf16 matmul: a hundred times slower than fp32
 
@@ -28,9 +29,9 @@ def test_bf16_rows_get_no_fraction_of_an_emulated_peak() -> None:
 
 
 def test_a_saved_run_is_read_as_emulated_from_the_machine_it_records() -> None:
-    assert native_bf16({"avx512_bf16": True, "amx_bf16": False})
-    assert native_bf16({"avx512_bf16": False, "amx_bf16": True})
-    assert not native_bf16({"avx512_bf16": False, "amx_bf16": False})
+    assert native_cpu_bf16({"avx512_bf16": True, "amx_bf16": False})
+    assert native_cpu_bf16({"avx512_bf16": False, "amx_bf16": True})
+    assert not native_cpu_bf16({"avx512_bf16": False, "amx_bf16": False})
     payload = {
         "command": ["python", "-m", "benchmarks.train_step"],
         "machine": {"cpu": "x", "threads": 2, "torch": "t", "python": "p", "avx512_bf16": False, "amx_bf16": False},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -21,14 +21,19 @@ def resolve_device(name: Device) -> torch.device:
     return torch.device(name)
 
 
+def native_cpu_bf16(capability: Mapping[str, Any]) -> bool:
+    """Whether a CPU computes bf16 natively (AVX512-BF16 or AMX), from torch's report of its capability or a saved
+    copy of those flags (a benchmark's `machine`): elsewhere bf16 is emulated, far slower than fp32."""
+    return bool(capability.get("amx_bf16") or capability.get("avx512_bf16"))
+
+
 def fast_bf16(device: torch.device) -> bool:
     """Whether bf16 arithmetic runs natively here (and so faster than fp32), not merely emulated."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     if device.type != "cpu":
         return False
-    capability = torch._C._cpu._get_cpu_capability()
-    return bool(capability.get("amx_bf16") or capability.get("avx512_bf16"))
+    return native_cpu_bf16(torch._C._cpu._get_cpu_capability())
 
 
 def resolve_precision(device: torch.device, precision: Precision) -> Precision:
