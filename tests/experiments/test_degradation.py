@@ -48,7 +48,7 @@ def test_smoke_trains_each_network_and_writes_the_figure_table_and_claims(smoke:
     # Every claim's verdict is recorded as data, one of the rule's three outcomes.
     assert results["claims"][0]["claim"] == claim
     assert {c["verdict"] for c in results["claims"]} <= {"shown", "not shown", "within noise"}
-    assert len(results["claims"]) == 3 and "two standard errors" in results["rule"]
+    assert len(results["claims"]) == 3 and "95% t-interval" in results["rule"]
 
 
 def test_running_again_skips_finished_runs(smoke: Path) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from resnetlab.experiments import run
+from resnetlab.experiments import resummarize, run
 
 
 def test_smoke_measures_each_trained_network_and_writes_figure_table_and_claims(
@@ -22,6 +22,26 @@ def test_smoke_measures_each_trained_network_and_writes_figure_table_and_claims(
     assert all(value > 0 for value in mean_stds)
     assert "ResNets have smaller responses than plain nets of the same depth: **" in summary
     assert f"depth 20: {mean_stds[1]:.3f} vs {mean_stds[0]:.3f}" in summary
+    # What the claims are decided on is recorded, so the folder is summarised again without its networks.
+    recorded = json.loads((out / "results.json").read_text())["responses"]
+    assert [(r["net"], r["seed"], len(r["std"])) for r in recorded] == [("plain-20", 0, 19), ("ResNet-20", 0, 19)]
+    for checkpoint in out.glob("*/*.pt"):
+        checkpoint.unlink()
+    assert resummarize(out).read_text().split("## The paper's claims")[1] == summary.split("## The paper's claims")[1]
+
+
+def test_a_results_file_without_the_measurements_has_its_claims_taken_off(tmp_path: Path) -> None:
+    row = {"label": "plain-20", "seed": 0, "test_error": 0.3, "final_train_error": 0.3, "test_top5": 0.9}
+    row |= {"diverged": None, "run_dir": "r"}
+    for name in ("responses", "gradients"):
+        folder = tmp_path / name
+        folder.mkdir()
+        document = {"experiment": name, "budget": "smoke", "data": None, "seeds": 1, "command": "c", "runs": [row]}
+        (folder / "results.json").write_text(json.dumps(document))
+        summary = resummarize(folder).read_text()
+        assert "| plain-20 | 0 | unknown | 30.00% |" in summary
+        assert "Taken off: the" in summary and "**shown**" not in summary.split("## The claims")[1]
+        assert json.loads((folder / "results.json").read_text())["claims"] == []
 
 
 def test_gradients_smoke_measures_initial_and_trained_networks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,3 +52,8 @@ def test_gradients_smoke_measures_initial_and_trained_networks(tmp_path: Path, m
     rows = [line for line in summary.splitlines() if line.startswith(("| plain-20 |", "| ResNet-20 |"))]
     assert len(rows) == 2 and all(float(cell) > 0 for row in rows for cell in row.strip("|").split("|")[1:])
     assert "plain nets' gradients do not vanish" in summary
+    recorded = json.loads((out / "results.json").read_text())["gradients"]
+    assert {r["net"] for r in recorded} == {"plain-20", "ResNet-20"} and all(len(r["trained"]) == 19 for r in recorded)
+    for checkpoint in out.glob("*/*.pt"):
+        checkpoint.unlink()
+    assert resummarize(out).read_text().split("## The claims")[1] == summary.split("## The claims")[1]

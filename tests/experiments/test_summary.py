@@ -7,7 +7,7 @@ import pytest
 
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, median_of, percent_spread, scalar_spread
-from resnetlab.experiments.verdict import Spread
+from resnetlab.experiments.verdict import Spread, family_note, lower
 
 NAN = math.nan
 
@@ -44,9 +44,18 @@ def test_a_claim_line_is_recorded_with_its_verdict() -> None:
     line = context.claim("B is better than A", "within noise", "gap +0.41 points, margin 1.25")
     assert line == "- B is better than A: **within noise** (gap +0.41 points, margin 1.25)."
     assert context.claims == [
-        {"claim": "B is better than A", "verdict": "within noise", "detail": "gap +0.41 points, margin 1.25"}
+        {
+            "claim": "B is better than A",
+            "verdict": "within noise",
+            "detail": "gap +0.41 points, margin 1.25",
+            "comparisons": [],
+        }
     ]
-    assert "two standard errors" in context.header()
+    assert "95% t-interval" in context.header()
+    verdict = lower([0.1, 0.11], than=[0.2, 0.21])
+    context.claim("C is better than D", verdict.outcome, verdict.describe(), {"depth 20": verdict})
+    assert context.claims[1]["comparisons"] == [{"name": "depth 20", **verdict.record()}]
+    assert context.closing() == f"\n{family_note(2)}.\n"  # several claims: the page's bound on a false shown
 
 
 def test_the_median_leaves_diverged_seeds_out_and_is_nan_when_all_diverged() -> None:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from resnetlab.analysis.landscape import Grid
-from resnetlab.cli.arguments import Commands, UsageError, positive_int
+from resnetlab.cli.arguments import Commands, UsageError, non_negative_int, positive_int
 from resnetlab.experiments import BUDGETS, EXPERIMENTS, run
 from resnetlab.experiments.landscape import GRIDS
 from resnetlab.report import build_report
@@ -37,6 +37,22 @@ def add_commands(commands: Commands) -> None:
     experiment.add_argument(
         "--seeds", type=positive_int, default=1, help="runs per network; tables show the median and the seed range"
     )
+    experiment.add_argument(
+        "--first-seed",
+        type=non_negative_int,
+        default=0,
+        help="seeds FIRST..FIRST+SEEDS-1 (default 0): a held-out set of seeds, e.g. to confirm a result on runs that "
+        "did not choose the budget",
+    )
+    experiment.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        help="every run's runtime.precision (default: the recipe's, auto: bf16 where the CPU computes it natively); "
+        "fp32 trains in fp32 on every CPU",
+    )
+    experiment.add_argument(
+        "--compile", action="store_true", help="torch.compile each training step (the recipe is unchanged)"
+    )
     experiment.add_argument("--progress", action="store_true", help="a progress bar per training run")
     surface = experiment.add_argument_group("landscape (default: the budget's grid; standard: 21 points, 1,000 images)")
     surface.add_argument("--grid", type=positive_int, help="points along each direction (odd: the centre is on it)")
@@ -64,6 +80,9 @@ def _run_experiment(args: argparse.Namespace) -> int:
     command = f"resnetlab experiment {args.name} --budget {args.budget}"
     command += f" --data {args.data}" if args.data else ""
     command += f" --seeds {args.seeds}" if args.seeds > 1 else ""
+    command += f" --first-seed {args.first_seed}" if args.first_seed else ""
+    command += f" --precision {args.precision}" if args.precision else ""
+    command += " --compile" if args.compile else ""
     command += f" --out {args.out}" if args.out else ""
     chosen = {k: v for k in ("grid", "span", "images", "directions") if (v := getattr(args, k)) is not None}
     for key, value in chosen.items():
@@ -89,6 +108,8 @@ def _run_experiment(args: argparse.Namespace) -> int:
         data=args.data,
         out=out,
         seeds=args.seeds,
+        first_seed=args.first_seed,
+        runtime=_runtime(args),
         command=command,
         show_progress=args.progress,
         announce=lambda line: print(f"resnetlab: {line}", file=sys.stderr, flush=True),
@@ -96,3 +117,9 @@ def _run_experiment(args: argparse.Namespace) -> int:
     )
     print(f"summary: {summary}\nreport: {summary.with_name('report.html')}")
     return 0
+
+
+def _runtime(args: argparse.Namespace) -> dict[str, object]:
+    """The runtime settings the flags give every run of the experiment (none: the recipe's)."""
+    runtime: dict[str, object] = {"precision": args.precision} if args.precision else {}
+    return runtime | ({"compile": True} if args.compile else {})

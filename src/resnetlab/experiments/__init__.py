@@ -3,6 +3,7 @@ figures, tables and summary.md beside them. `resnetlab experiment NAME --budget 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -50,6 +51,8 @@ def run(
     data: str | None,
     out: Path,
     seeds: int = 1,
+    first_seed: int = 0,
+    runtime: Mapping[str, Any] | None = None,
     command: str = "",
     show_progress: bool = False,
     announce: Callable[[str], None] = lambda _line: None,
@@ -71,6 +74,8 @@ def run(
         data=data,
         out=out,
         seeds=seeds,
+        first_seed=first_seed,
+        runtime=runtime,
         show_progress=show_progress,
         announce=announce,
         train_twins=getattr(experiment, "TRAINS_TWINS", True),
@@ -83,46 +88,43 @@ def run(
         seeds,
         command or f"resnetlab experiment {name}",
         out,
-        jpeg_copy=data is not None and guess_dataset(Path(data)) == "folder",
-        diverged=tuple(run.run_dir.name for run in finished if run.diverged is not None),
         options=options,
     )
-    summary = out / "summary.md"
-    summary.write_text(experiment.summarize(context, finished))
+    return _summarize(experiment, context, finished)
+
+
+def _summarize(experiment: Experiment, context: Context, finished: list[FinishedRun]) -> Path:
+    """Write summary.md, results.json and report.html of `finished` in `context.out`; the summary's path."""
+    context = dataclasses.replace(
+        context,
+        jpeg_copy=context.data is not None and guess_dataset(Path(context.data)) == "folder",
+        diverged=tuple(run.run_dir.name for run in finished if run.diverged is not None),
+        precisions=tuple(run.precision() for run in finished),
+    )
+    summary = context.out / "summary.md"
+    text = experiment.summarize(context, finished)
+    summary.write_text(text + context.closing())
     write_results(context, finished)  # after the summary, which decided the claims it records
-    build_report([out], out / "report.html", title=experiment.TITLE)
+    build_report([context.out], context.out / "report.html", title=experiment.TITLE)
     return summary
 
 
 def resummarize(folder: Path) -> Path:
     """Summarise an experiment's results folder again from its results.json alone (no run folders, no metrics.jsonl):
     the tables and claims of the current resnetlab, under the current verdict rule; the figures stay as they were.
-    Experiments that measure the trained networks (responses, gradients) need their runs: use `run` for them."""
+    What an experiment measured on its trained networks (responses, gradients, the landscape's points) is read from
+    what it recorded; where an older resnetlab recorded none, the summary says its claims are taken off."""
     results_file = folder / "results.json"
     if not results_file.is_file():
         raise UserInputError(f"{folder} has no results.json; give a folder that `resnetlab experiment` wrote")
     results = json.loads(results_file.read_text())
     name, budget = results["experiment"], results["budget"]
-    if name in ("responses", "gradients", "landscape"):
-        raise UserInputError(f"{name} measures its trained networks: run the experiment again to summarise it")
     experiment = cast(Experiment, EXPERIMENTS[name])
     planned = {run.label: run for run in experiment.plan(budget)}
     data = results["data"]
     counted = _test_images(Path(data)) if data else None
-    finished = [
-        FinishedRun(
-            planned[row["label"]],
-            row["seed"],
-            folder / row["run_dir"],
-            {}
-            if row["diverged"]
-            else {"top1": 1 - row["test_error"], "top5": row["test_top5"], "count": row.get("test_images") or counted},
-            [],
-            row["diverged"],
-            recorded=row,
-        )
-        for row in results["runs"]
-    ]
+    finished = [_recorded_run(planned, row, folder, counted) for row in results["runs"]]
+    options = {"grid": landscape.Grid(**results["landscape"]["grid"])} if "landscape" in results else {}
     context = Context(
         name,
         experiment.TITLE,
@@ -131,15 +133,31 @@ def resummarize(folder: Path) -> Path:
         results["seeds"],
         results["command"],
         folder,
-        jpeg_copy=data is not None and guess_dataset(Path(data)) == "folder",
-        diverged=tuple(run.run_dir.name for run in finished if run.diverged is not None),
         figures=False,
+        options=options,
+        recorded=results,
+        # What the runs measured beyond their own metrics stays recorded (an experiment measuring afresh replaces it).
+        measurements={k: v for k, v in results.items() if k not in RESULT_KEYS},
     )
-    summary = folder / "summary.md"
-    summary.write_text(experiment.summarize(context, finished))
-    write_results(context, finished)
-    build_report([folder], folder / "report.html", title=experiment.TITLE)
-    return summary
+    return _summarize(experiment, context, finished)
+
+
+# What write_results writes of every experiment; anything else in a results.json is an experiment's own measurement.
+RESULT_KEYS = ("experiment", "budget", "data", "seeds", "command", "rule", "claims", "runs")
+
+
+def _recorded_run(
+    planned: Mapping[str, PlannedRun], row: dict[str, Any], folder: Path, counted: int | None
+) -> FinishedRun:
+    """A run as results.json recorded it (its folder may hold only its config, or nothing)."""
+    test = (
+        {}
+        if row["diverged"]
+        else {"top1": 1 - row["test_error"], "top5": row["test_top5"], "count": row.get("test_images") or counted}
+    )
+    return FinishedRun(
+        planned[row["label"]], row["seed"], folder / row["run_dir"], test, [], row["diverged"], recorded=row
+    )
 
 
 def _test_images(data: Path) -> int | None:

@@ -22,8 +22,8 @@ from resnetlab.analysis.gradients import LayerGradient, response_gradients
 from resnetlab.experiments.budget import Budget
 from resnetlab.experiments.figures import finish, line_style
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
-from resnetlab.experiments.summary import Context, by_label
-from resnetlab.experiments.verdict import Spread, all_of, higher
+from resnetlab.experiments.summary import Context, by_label, not_recorded
+from resnetlab.experiments.verdict import Spread, all_of, higher, pooled
 from resnetlab.inference.evaluate_run import open_trained, sample_images
 from resnetlab.models.network import ResNet
 from resnetlab.train.prepare import initial_model
@@ -31,6 +31,7 @@ from resnetlab.train.prepare import initial_model
 TITLE = "Gradients: the backward signal per layer in plain nets and ResNets (testing 'vanishing gradients')"
 BATCH = 128  # training images, one batch as in training
 VANISHED = 0.1  # a first layer getting under a tenth of the last layer's gradient counts as vanishing
+Phases = tuple[list[float], list[float]]  # RMS per layer, input to output: at initialisation, after training
 
 
 def plan(budget: Budget) -> list[PlannedRun]:
@@ -60,14 +61,31 @@ def _figure(curves: dict[str, tuple[list[float], list[float]]], path: Path) -> P
     return finish(axes, figure, path)
 
 
+def _measured(context: Context, trained: Sequence[FinishedRun]) -> dict[tuple[str, int], Phases] | None:
+    """Each net's RMS per layer (at initialisation, after training), measured on its trained network and recorded in
+    results.json; read back from there when summarised again. None: summarised again from a results.json that does
+    not hold them (the networks are not at hand either)."""
+    if context.recorded:
+        rows = context.recorded.get("gradients")
+        return None if rows is None else {(r["net"], r["seed"]): (r["initial"], r["trained"]) for r in rows}
+    measured = {}
+    for run in trained:
+        start, end = measure(run)
+        measured[run.planned.label, run.seed] = ([g.rms for g in start], [g.rms for g in end])
+    context.measurements["gradients"] = [
+        {"net": net, "seed": seed, "initial": initial, "trained": after}
+        for (net, seed), (initial, after) in measured.items()
+    ]
+    return measured
+
+
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
     trained = [run for run in finished if run.diverged is None]  # diverged: nothing to measure
-    measured = {(run.planned.label, run.seed): measure(run) for run in trained}
+    measured = _measured(context, trained)
+    if measured is None:
+        return not_recorded(context, finished, "per-layer gradients")
     # (initial, trained) RMS per layer of each network's first seed: the figure and the table's rows.
-    curves: dict[str, tuple[list[float], list[float]]] = {}
-    for label, runs in by_label(trained).items():
-        start, end = measured[label, runs[0].seed]
-        curves[label] = ([g.rms for g in start], [g.rms for g in end])
+    curves = {label: measured[label, runs[0].seed] for label, runs in by_label(trained).items()}
     lines = [
         context.header(),
         *context.figure(
@@ -89,16 +107,16 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         ratios = [(values[0] / values[-1], min(values) / values[-1]) for values in (initial, at_end)]
         lines.append(f"| {label} | " + " | ".join(f"{a:.3g} | {b:.3g}" for a, b in ratios) + " |")
     # The claim in decades (log10 of first / last layer), every seed of every plain net against the threshold.
-    verdicts, details = [], []
+    verdicts, details, names = [], [], []
     for label, runs in by_label(trained).items():
         if not label.startswith("plain"):
             continue
         for phase, when in enumerate(("initial", "trained")):
-            decades = [
-                math.log10(measured[label, r.seed][phase][0].rms / measured[label, r.seed][phase][-1].rms) for r in runs
-            ]
-            verdict = higher(decades, than=[math.log10(VANISHED)] * len(decades))
+            decades = [math.log10(measured[label, r.seed][phase][0] / measured[label, r.seed][phase][-1]) for r in runs]
+            # The threshold is a constant: the noise is the net's own seeds' (None with one seed: within noise).
+            verdict = higher(decades, than=[math.log10(VANISHED)] * len(decades), noise=pooled([decades]))
             verdicts.append(verdict)
+            names.append(f"{label} {when}")
             details.append(
                 f"{label} {when}: first / last {10 ** Spread(tuple(decades)).median:.3g}, {verdict.outcome}, "
                 f"{verdict.describe(scale=1, unit=' decades')}"
@@ -111,6 +129,7 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
                 "the last layer's gradient, at initialisation and after training)",
                 all_of(verdicts),
                 "; ".join(details),
+                dict(zip(names, verdicts, strict=True)),
             )
         )
     lines += [

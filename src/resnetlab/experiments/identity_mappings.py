@@ -74,6 +74,7 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
     depth = next(iter(runs.values()))[0].planned.depth
     error = {label: spread_of(seed_runs, lambda r: r.test_error) for label, seed_runs in runs.items()}
     images = test_images(finished)
+    noise = context.noise(error.values(), "test_error")
     lines = [
         context.header(),
         f"Network: ResNet-{depth} ([R2] used ResNet-110). [R2]'s 1x1 convolution shortcut has no BN: it is not "
@@ -89,9 +90,10 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         )
     shortcut_types = [label for label, table, *_ in VARIANTS if table == "1" and label != "original"]
     identity = {
-        label: lower(error["original"].values, than=error[label].values, images=images) for label in shortcut_types
+        label: lower(error["original"].values, than=error[label].values, images=images, noise=noise)
+        for label in shortcut_types
     }
-    preact = lower(error["full-preact"].values, than=error["original"].values, images=images)
+    preact = lower(error["full-preact"].values, than=error["original"].values, images=images, noise=noise)
     lines += [
         "",
         "## The paper's claims against this run",
@@ -103,11 +105,13 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
             + "; ".join(
                 f"{label} {percent(error[label].median)}: {v.outcome}, {v.describe()}" for label, v in identity.items()
             ),
+            identity,
         ),
         context.claim(
             "Full pre-activation is better than the original unit",
             preact.outcome,
             f"{percent(error['full-preact'].median)} against {percent(error['original'].median)}; {preact.describe()}",
+            {"full-preact against original": preact},
         ),
         "",
     ]

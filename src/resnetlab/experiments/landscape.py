@@ -41,7 +41,7 @@ from resnetlab.errors import UserInputError
 from resnetlab.experiments.budget import Budget
 from resnetlab.experiments.figures import finish, line_style
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
-from resnetlab.experiments.summary import Context, by_label, scalar_spread
+from resnetlab.experiments.summary import Context, by_label, not_recorded, scalar_spread
 from resnetlab.experiments.verdict import Spread, higher, lower
 from resnetlab.inference.evaluate_run import open_trained, sample_images
 from resnetlab.train.prepare import initial_model
@@ -140,34 +140,80 @@ def _on_line(
     )[0]
 
 
-def measure(run: FinishedRun, grid: Grid, points: _Points) -> dict[str, Any]:
-    """One trained net's planes (one per direction seed) and its initial-to-trained line."""
+@dataclasses.dataclass(frozen=True)
+class _Opened:
+    """What measuring a net's points needs: the trained model, its weights, the images and the run's precision."""
+
+    model: torch.nn.Module
+    centre: Direction
+    initial: Direction
+    trained: Direction
+    images: torch.Tensor
+    labels: torch.Tensor
+    precision: str  # as the run resolved it: bf16 where the CPU computes it natively
+
+
+def _open(run: FinishedRun, grid: Grid) -> _Opened:
     opened = open_trained(run.run_dir, torch.device("cpu"))
     images, labels = sample_images(opened, "train", grid.images, "landscape")
     model = opened.trained.model
-    precision = opened.config.runtime.precision  # as the run resolved it: bf16 where the CPU computes it natively
-    centre = {name: p.detach().clone() for name, p in model.named_parameters()}
+    return _Opened(
+        model,
+        {name: p.detach().clone() for name, p in model.named_parameters()},
+        {k: v.cpu() for k, v in initial_model(opened.config).state_dict().items()},
+        {k: v.detach().clone() for k, v in model.state_dict().items()},
+        images,
+        labels,
+        opened.config.runtime.precision,
+    )
+
+
+def measure(run: FinishedRun, grid: Grid, points: _Points) -> dict[str, Any]:
+    """One trained net's planes (one per direction seed) and its initial-to-trained line. The trained net is opened
+    only for a point that points.jsonl does not hold yet: a folder whose points are all measured (a committed one,
+    whose checkpoints are not committed) is summarised again from them alone."""
+    net = functools.cache(lambda: _open(run, grid))
     coordinates = grid.coordinates()
     planes = []
     for seed in range(grid.directions):
-        generator = torch.Generator().manual_seed(seed)
-        first, second = (filter_normalized_direction(model, generator) for _ in range(2))
+        directions = functools.cache(lambda seed=seed: _directions(net().model, seed))
         loss = [[0.0] * grid.size for _ in range(grid.size)]
         error = [[0.0] * grid.size for _ in range(grid.size)]
         for i, a in enumerate(coordinates):
             for j, b in enumerate(coordinates):
-                at_point = functools.partial(_at, model, centre, [(a, first), (b, second)], images, labels, precision)
+
+                def at_point(
+                    a: float = a, b: float = b, directions: Callable[[], tuple[Direction, Direction]] = directions
+                ) -> Point:
+                    first, second = directions()
+                    return _at(
+                        net().model,
+                        net().centre,
+                        [(a, first), (b, second)],
+                        net().images,
+                        net().labels,
+                        net().precision,
+                    )
+
                 point = points.get((run.run_dir.name, "plane", seed, i, j), at_point)
                 loss[i][j], error[i][j] = point.loss, point.error
         planes.append({"directions_seed": seed, "loss": loss, "error": error})
-    initial = {k: v.cpu() for k, v in initial_model(opened.config).state_dict().items()}
-    trained = {k: v.detach().clone() for k, v in model.state_dict().items()}
     line = []
     for k, t in enumerate(grid.fractions()):
-        on_line = functools.partial(_on_line, model, initial, trained, t, images, labels, precision)
+
+        def on_line(t: float = t) -> Point:
+            n = net()
+            return _on_line(n.model, n.initial, n.trained, t, n.images, n.labels, n.precision)
+
         # "line-bn": points with BN re-estimated, never mixed with those of an older resnetlab (interpolated BN)
         line.append(dataclasses.asdict(points.get((run.run_dir.name, "line-bn", k), on_line)) | {"t": t})
     return {"net": run.planned.label, "seed": run.seed, "planes": planes, "line": line}
+
+
+def _directions(model: torch.nn.Module, seed: int) -> tuple[Direction, Direction]:
+    """Direction seed `seed`'s two filter-normalised directions (Li et al. Sec. 4), drawn in this order."""
+    generator = torch.Generator().manual_seed(seed)
+    return filter_normalized_direction(model, generator), filter_normalized_direction(model, generator)
 
 
 def _contours(measured: list[dict[str, Any]], grid: Grid, path: Path) -> Path:
@@ -201,6 +247,8 @@ def _line_figure(measured: list[dict[str, Any]], path: Path) -> Path:
 
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
     grid = context.options.get("grid") or GRIDS[context.budget]
+    if context.recorded and not (context.out / POINTS).exists():
+        return not_recorded(context, finished, f"loss surfaces ({POINTS})")
     points = _Points(context.out / POINTS, grid)
     runs = {label: runs[0] for label, runs in by_label(finished).items() if runs[0].diverged is None}
     if len(runs) < 2:
@@ -239,20 +287,43 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
         "| network | rising along every ray (share of points) | curvature at the centre | loss at the centre |",
         "|---|---|---|---|",
     ]
+    context.measurements["landscape"]["measures"] = [  # the table's numbers, for the pages that quote them
+        {
+            "net": m["net"],
+            "convex_share": list(shares[m["net"]].values),
+            "curvature": list(curvature[m["net"]].values),
+            "centre_loss": m["planes"][0]["loss"][grid.size // 2][grid.size // 2],
+        }
+        for m in measured
+    ]
     for m in measured:
         centre = m["planes"][0]["loss"][grid.size // 2][grid.size // 2]
         lines.append(
             f"| {m['net']} | {scalar_spread(shares[m['net']])} | {scalar_spread(curvature[m['net']], 2)} | "
             f"{centre:.3f} |"
         )
-    more_convex = higher(shares[residual].values, than=shares[plain].values)
-    flatter = lower(curvature[residual].values, than=curvature[plain].values)
+    # A claim is about the architectures, so its noise is the training runs': each net's value is the mean over the
+    # direction pairs (their spread is the measurement's, of one trained net); with one training seed a net, and no
+    # run-to-run noise of these measures measured, the verdicts read within noise.
+    share_runs = {net: Spread((spread.mean,)) for net, spread in shares.items()}
+    curvature_runs = {net: Spread((spread.mean,)) for net, spread in curvature.items()}
+    more_convex = higher(
+        share_runs[residual].values,
+        than=share_runs[plain].values,
+        noise=context.noise(share_runs.values(), "convex_share"),
+    )
+    flatter = lower(
+        curvature_runs[residual].values,
+        than=curvature_runs[plain].values,
+        noise=context.noise(curvature_runs.values(), "curvature"),
+    )
     lines += [
         "",
         "Rising along every ray: the share of grid points whose loss rises at each grid point on the straight line "
         "out from the centre (1 for a bowl; walls and pits on the way out lower it). Curvature: the second difference "
-        "of the loss at the centre, averaged over the two directions, per unit step squared. The spread is over the "
-        "direction seeds, and the verdicts use it as they use training seeds elsewhere.",
+        "of the loss at the centre, averaged over the two directions, per unit step squared. The ranges are over the "
+        "direction pairs: how much the measure of one trained net depends on the directions drawn. A claim is about "
+        "the architectures, so the verdicts take the training runs' spread: one trained net of each gives none.",
         "",
         "## The claims against this run",
         "",
@@ -261,12 +332,14 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
             "rises along every ray)",
             more_convex.outcome,
             more_convex.describe(scale=1, unit=""),
+            {"convex share": more_convex},
         ),
         context.claim(
             f"resnetlab's second measure: {residual}'s minimum is flatter than {plain}'s (lower curvature at the "
             "centre)",
             flatter.outcome,
             flatter.describe(scale=1, unit=""),
+            {"curvature": flatter},
         ),
     ]
     return "\n".join(lines) + "\n"

@@ -22,7 +22,7 @@ from resnetlab.analysis.responses import LayerResponse, layer_responses
 from resnetlab.experiments.budget import Budget, warm_up
 from resnetlab.experiments.figures import finish, line_style
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
-from resnetlab.experiments.summary import Context, by_label, percent_spread, scalar_spread, spread_of
+from resnetlab.experiments.summary import Context, by_label, not_recorded, percent_spread, scalar_spread, spread_of
 from resnetlab.experiments.verdict import Spread, all_of, falls_with_depth, lower
 from resnetlab.inference.evaluate_run import open_trained, sample_images
 from resnetlab.models.network import ResNet
@@ -57,11 +57,26 @@ def _figure(curves: dict[str, list[float]], path: Path) -> Path:
     return finish((ordered, ranked), figure, path)
 
 
+def _measured(context: Context, trained: Sequence[FinishedRun]) -> dict[tuple[str, int], list[float]] | None:
+    """Each net's response std per 3x3 layer, measured on its trained network and recorded in results.json; read
+    back from there when summarised again. None: summarised again from a results.json that does not hold them."""
+    if context.recorded:
+        rows = context.recorded.get("responses")
+        return None if rows is None else {(r["net"], r["seed"]): r["std"] for r in rows}
+    measured = {(run.planned.label, run.seed): [r.std for r in measure(run)] for run in trained}
+    context.measurements["responses"] = [
+        {"net": net, "seed": seed, "std": std} for (net, seed), std in measured.items()
+    ]
+    return measured
+
+
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
     # A diverged run has no trained network to measure (the header names it).
     trained = [run for run in finished if run.diverged is None]
     runs = by_label(trained)
-    measured = {(run.planned.label, run.seed): [r.std for r in measure(run)] for run in trained}
+    measured = _measured(context, trained)
+    if measured is None:
+        return not_recorded(context, finished, "layer responses")
     # The first seed's network draws the curves; the table takes each network's mean std over its layers, per seed.
     curves = {label: measured[label, seed_runs[0].seed] for label, seed_runs in runs.items()}
     mean_std = {
@@ -91,7 +106,10 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
             f"{percent_spread(test_error)} |"
         )
     pairs = [(d, f"plain-{d}", f"ResNet-{d}") for d in (20, 56) if f"plain-{d}" in runs and f"ResNet-{d}" in runs]
-    smaller = [lower(mean_std[res].values, than=mean_std[plain].values) for _, plain, res in pairs]
+    # Pooled over both families where a comparison crosses them, over the ResNets for the ResNets' chain (nothing
+    # measures this scalar at a budget: with one seed each, within noise).
+    noise = context.noise(mean_std.values(), "mean_std")
+    smaller = [lower(mean_std[res].values, than=mean_std[plain].values, noise=noise) for _, plain, res in pairs]
     residual = {runs[label][0].planned.depth: mean_std[label].values for label in runs if label.startswith("ResNet")}
     lines += ["", "## The paper's claims against this run", ""]
     if pairs:
@@ -104,10 +122,12 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
                     f"{v.describe(scale=1, unit='')}"
                     for (d, p, r), v in zip(pairs, smaller, strict=True)
                 ),
+                {f"depth {d}": v for (d, _, _), v in zip(pairs, smaller, strict=True)},
             )
         )
     if len(residual) > 1:
-        chain = falls_with_depth(residual, endpoints=[max(residual)])
+        residual_noise = context.noise([mean_std[f"ResNet-{d}"] for d in residual], "mean_std")
+        chain = falls_with_depth(residual, endpoints=[max(residual)], noise=residual_noise)
         lines.append(
             context.claim(
                 f"The deeper the ResNet, the smaller its responses (decided at {min(residual)} against "
@@ -116,6 +136,7 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
                 f"{chain.endpoints[max(residual)].describe(scale=1, unit='')}; "
                 + ", ".join(f"ResNet-{d} {Spread(v).median:.3f}" for d, v in residual.items())
                 + f"; {chain.describe_order()}",
+                {f"{min(residual)} against {max(residual)}": chain.endpoints[max(residual)]},
             )
         )
     lines.append("")

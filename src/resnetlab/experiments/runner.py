@@ -15,7 +15,7 @@ import dataclasses
 import json
 import math
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,13 @@ class FinishedRun:
             model = create_model(self.planned.model, **dict(self.planned.options))
         return sum(p.numel() for p in model.parameters())
 
+    def precision(self) -> str:
+        """The precision the run trained in, as its config.yaml records it (resolved: bf16 or fp32, never auto);
+        "unknown" when neither the folder nor the recorded row says."""
+        if (self.run_dir / CONFIG_FILE).exists():
+            return str(yaml.safe_load((self.run_dir / CONFIG_FILE).read_text())["runtime"]["precision"])
+        return str((self.recorded or {}).get("precision", "unknown"))
+
     @property
     def test_error(self) -> float:
         """NaN for a diverged run: every table shows it as such and no comparison counts it as better."""
@@ -110,20 +117,24 @@ def run_experiment(
     data: str | None,
     out: Path,
     seeds: int,
+    first_seed: int = 0,
+    runtime: Mapping[str, Any] | None = None,
     length: int | None = None,
     show_progress: bool = False,
     announce: Callable[[str], None] = lambda _line: None,
     train_twins: bool = True,
 ) -> list[FinishedRun]:
-    """Every planned run for seeds 0..seeds-1 under `out`, in order; returns them all, finished (or diverged).
-    `length` replaces the budget's iteration count (a candidate of the standard budget's length search).
-    `train_twins=False`: a run that another experiment beside `out` has started but not finished is refused, not
-    trained a second time."""
+    """Every planned run for seeds first_seed..first_seed+seeds-1 under `out`, in order; returns them all, finished
+    (or diverged). `runtime`: runtime settings every run takes instead of the recipe's (precision, compile): how a run
+    computes, not what it trains. `length` replaces the budget's iteration count (a candidate of the standard
+    budget's length search). `train_twins=False`: a run that another experiment beside `out` has started but not
+    finished is refused, not trained a second time."""
     shared = recipe(budget, data, length=length)
+    shared = dataclasses.replace(shared, runtime=dataclasses.replace(shared.runtime, **dict(runtime or {})))
     _claim(out, {"experiment": name, "budget": budget, "data": shared.data.path})
     finished = []
     for run in planned:
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             run_dir = out / f"{run.label}-seed{seed}"
             config = run_config(shared, run, seed)
             if not train_twins and not run_dir.exists() and _finished_twin(out, config) is None:

@@ -37,6 +37,7 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
     depths = sorted({seed_runs[0].planned.depth for seed_runs in runs.values()})
     error = {label: spread_of(seed_runs, lambda r: r.test_error) for label, seed_runs in runs.items()}
     images = test_images(finished)
+    noise = context.noise(error.values(), "test_error")
     lines = [
         context.header(),
         "Option C here is [R1]'s: a projection shortcut (1x1 convolution with BN) in every unit. [R2]'s "
@@ -55,13 +56,19 @@ def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:
 
     def better(option: str, than: str) -> str:
         verdicts = [
-            lower(error[f"ResNet-{d}-{option}"].values, than=error[f"ResNet-{d}-{than}"].values, images=images)
+            lower(
+                error[f"ResNet-{d}-{option}"].values,
+                than=error[f"ResNet-{d}-{than}"].values,
+                images=images,
+                noise=noise,
+            )
             for d in depths
         ]
         return context.claim(
             f"{option} is better than {than} (at every depth)",
             all_of(verdicts),
             "; ".join(f"depth {d}: {v.outcome}, {v.describe()}" for d, v in zip(depths, verdicts, strict=True)),
+            {f"depth {d}": v for d, v in zip(depths, verdicts, strict=True)},
         )
 
     paper_spread = max(PAPER_RESNET34_TOP1.values()) - min(PAPER_RESNET34_TOP1.values())

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from resnetlab.experiments.budget import Budget, iterations
 from resnetlab.experiments.runner import FinishedRun
-from resnetlab.experiments.verdict import RULE, Outcome, Spread
+from resnetlab.experiments.verdict import RULE, Noise, Outcome, Spread, Verdict, family_note, noise_for
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class Context:
     # What an experiment measured beyond the runs' own metrics (the landscape's grids), written to results.json.
     measurements: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)  # the experiment's own options (its module's OPTIONS)
+    precisions: tuple[str, ...] = ()  # the precision each run trained in (runtime.precision of its config.yaml)
+    recorded: dict[str, Any] = field(default_factory=dict)  # the results.json summarised again (empty after a run)
 
     def header(self) -> str:
         data = self.data or "the embedded digits (smoke budget: proves the wiring, shows nothing)"
@@ -45,12 +47,13 @@ class Context:
             f"# {self.title}\n",
             f"- budget: **{self.budget}**, {iterations(self.budget):,} iterations per run; data: {data}; {per_seed}",
             f"- command: `{self.command}`",
+            f"- precision: {self.precision_line()}",
             f"- verdicts: {RULE}",
         ]
         if not self.figures:
             lines.append(
                 "- summarised again from results.json by the current resnetlab, under the verdict rule above; the "
-                "figures are those drawn from the runs"
+                "figures, where shown, are those drawn from the runs"
             )
         if self.jpeg_copy:
             lines.append(
@@ -65,6 +68,20 @@ class Context:
             )
         return "\n".join(lines) + "\n"
 
+    def precision_line(self) -> str:
+        """How the runs computed: one precision for all, or the mix (which the tables then name per run)."""
+        found = sorted(set(self.precisions) - {"unknown"})
+        if not found:
+            return "not recorded"
+        if len(found) == 1:
+            return f"{found[0]} (every run)"
+        return f"mixed, {' and '.join(found)}: the tables name each run's"
+
+    def noise(self, spreads: Iterable[Spread], measure: str) -> Noise | None:
+        """The run-to-run noise of `measure` for this summary's verdicts: pooled over its nets, or measured at its
+        budget (`verdict.noise_for`)."""
+        return noise_for(spreads, self.budget, measure)
+
     def figure(self, name: str, alt: str, draw: Callable[[Path], object]) -> list[str]:
         """Draw the figure `name` in the experiment folder (unless summarised again from results.json, which keeps the
         figure drawn from the runs) and link it."""
@@ -72,10 +89,34 @@ class Context:
             draw(self.out / name)
         return [f"![{alt}]({name})", ""] if (self.out / name).exists() else []
 
-    def claim(self, claim: str, outcome: Outcome, detail: str) -> str:
-        """One line of the claims list, recorded for results.json: the claim, its verdict and the numbers behind it."""
-        self.claims.append({"claim": claim, "verdict": outcome, "detail": detail})
+    def claim(self, claim: str, outcome: Outcome, detail: str, comparisons: Mapping[str, Verdict] | None = None) -> str:
+        """One line of the claims list, recorded for results.json: the claim, its verdict, the numbers behind it, and
+        each comparison it was decided on (gap, margin, degrees of freedom: what a page may quote)."""
+        record = [{"name": name, **v.record()} for name, v in (comparisons or {}).items()]
+        self.claims.append({"claim": claim, "verdict": outcome, "detail": detail, "comparisons": record})
         return f"- {claim}: **{outcome}** ({detail})."
+
+    def closing(self) -> str:
+        """The line after the claims: how several claims on one page are read (`verdict.family_note`)."""
+        return f"\n{family_note(len(self.claims))}.\n" if len(self.claims) > 1 else ""
+
+
+def not_recorded(context: Context, finished: Sequence[FinishedRun], what: str) -> str:
+    """The summary of an experiment summarised again from a results.json that does not record what its claims are
+    measured on (written by an older resnetlab): its runs' test errors, and its claims taken off, with why."""
+    lines = [
+        context.header(),
+        "| network | seed | precision | test error |",
+        "|---|---|---|---|",
+        *(f"| {r.planned.label} | {r.seed} | {r.precision()} | {percent(r.test_error)} |" for r in finished),
+        "",
+        "## The claims",
+        "",
+        f"Taken off: the {what} these claims are decided on were not recorded in results.json and the trained "
+        f"networks were not committed, so no verdict can be checked. Run `{context.command}` again to measure them.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def spread_of(runs: Sequence[FinishedRun], value: Callable[[FinishedRun], float]) -> Spread:
@@ -92,7 +133,7 @@ def median_of(runs: Sequence[FinishedRun], value: Callable[[FinishedRun], float]
 
 def test_images(runs: Sequence[FinishedRun]) -> int | None:
     """How many test images each error rate counts (the binomial floor of the verdicts); None when unknown."""
-    counts = [int(run.test["count"]) for run in runs if "count" in run.test]
+    counts = [int(run.test["count"]) for run in runs if run.test.get("count") is not None]
     return min(counts) if counts else None
 
 
@@ -148,6 +189,7 @@ def write_results(context: Context, finished: Sequence[FinishedRun]) -> Path:
             "test_top5": run.test.get("top5"),
             "test_images": run.test.get("count"),
             "final_train_images": run.final_train_images(),
+            "precision": run.precision(),
             "diverged": run.diverged,
             "run_dir": run.run_dir.name,
         }

@@ -1,5 +1,6 @@
-"""The verdict rule (resnetlab.experiments.verdict) on constructed results: each outcome, the margin it used, and the
-diverged-seed rules."""
+"""The verdict rule (resnetlab.experiments.verdict) on constructed results: each outcome, the margin it used (a 95%
+t-interval of the gap, written out here with scipy.stats' own quantiles), the noise it pools, and the diverged-seed
+rules. Its error rates are measured in test_error_rates.py."""
 
 from __future__ import annotations
 
@@ -7,48 +8,52 @@ import math
 import statistics
 
 import pytest
+from scipy import stats
 
 from resnetlab.experiments.verdict import (
-    STANDARD_ERRORS,
+    Noise,
     Spread,
     Verdict,
     all_of,
     falls_with_depth,
+    family_note,
     higher,
     lower,
+    pooled,
     rises_with_depth,
 )
 
 NAN = math.nan
 
 
+def _pooled_sd(*groups: list[float]) -> tuple[float, int]:
+    df = sum(len(g) - 1 for g in groups)
+    return math.sqrt(sum((len(g) - 1) * statistics.variance(g) for g in groups) / df), df
+
+
 def _seed_margin(a: list[float], b: list[float]) -> float:
-    """Two standard errors of the gap from the seeds' sample variances (Welch's form)."""
-    return 2 * math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
+    """Student's pooled two-sample t margin: t(0.975, K_A + K_B - 2) * s_pooled * sqrt(1/K_A + 1/K_B)."""
+    sd, df = _pooled_sd(a, b)
+    return float(stats.t.ppf(0.975, df)) * sd * math.sqrt(1 / len(a) + 1 / len(b))
 
 
-def _two_proportion_margin(errors_a: int, errors_b: int, images: int) -> float:
-    """Two standard errors of the difference of two error rates, each counted over `images` test images."""
-    p_a, p_b = errors_a / images, errors_b / images
-    return 2 * math.sqrt(p_a * (1 - p_a) / images + p_b * (1 - p_b) / images)
+def _binomial_se(p_a: float, p_b: float, images: int) -> float:
+    return math.sqrt(p_a * (1 - p_a) / images + p_b * (1 - p_b) / images)
 
 
-# A scalar measured over three seeds each: A clearly below B (gap 1.0, margin about 0.16).
+# A scalar measured over three seeds each: A clearly below B (gap 1.0, margin about 0.23).
 A = [1.0, 1.1, 0.9]
 B = [2.0, 2.1, 1.9]
 
 
-def test_the_margin_is_two_standard_errors() -> None:
-    assert STANDARD_ERRORS == 2.0
-
-
-def test_a_clear_win_is_shown_with_the_seed_spread_as_margin() -> None:
+def test_a_clear_win_is_shown_with_a_t_margin_from_the_two_nets_seeds() -> None:
     verdict = lower(A, than=B)
     assert verdict.outcome == "shown"
     assert verdict.gap == pytest.approx(1.0)
     assert verdict.margin == pytest.approx(_seed_margin(A, B))
-    assert verdict.margin == pytest.approx(2 * math.sqrt(0.01 / 3 + 0.01 / 3))  # about 0.163
-    assert verdict.basis == "spread of 3+3 seeds"
+    assert verdict.margin == pytest.approx(2.776445 * 0.1 * math.sqrt(2 / 3), rel=1e-6)  # t(0.975, 4)
+    assert verdict.df == pytest.approx(4)
+    assert verdict.basis == "t(4): spread of the two nets' seeds"
 
 
 def test_a_clear_loss_is_not_shown() -> None:
@@ -66,17 +71,87 @@ def test_higher_is_lower_with_the_sides_swapped() -> None:
 
 
 def test_overlapping_seeds_are_within_noise_either_way() -> None:
-    a, b = [1.0, 1.5], [1.2, 1.6]  # gap 0.15, margin 2 * sqrt(0.125 / 2 + 0.08 / 2), about 0.64
+    a, b = [1.0, 1.5], [1.2, 1.6]  # gap 0.15; t(0.975, 2) = 4.30 on a pooled sd of 0.29
     for verdict, gap in ((lower(a, than=b), 0.15), (lower(b, than=a), -0.15)):
         assert verdict.outcome == "within noise"
         assert verdict.gap == pytest.approx(gap)
-        assert verdict.margin == pytest.approx(2 * math.sqrt(0.125 / 2 + 0.08 / 2))
+        assert verdict.margin == pytest.approx(_seed_margin(a, b))
     # Just inside and just outside the margin: "exceeds" is strict.
     margin = _seed_margin(A, B)
     nearer = [v + 1.0 - margin * 0.99 for v in A]  # B's mean minus this mean: 0.99 margins
     farther = [v + 1.0 - margin * 1.01 for v in A]
     assert lower(nearer, than=B).outcome == "within noise"
     assert lower(farther, than=B).outcome == "shown"
+
+
+def test_pooled_noise_over_the_nets_of_an_experiment() -> None:
+    nets = [[1.0, 1.2], [2.0, 2.4, 2.2], [3.0], [NAN, 5.0, 5.2]]  # one seed and a diverged one add nothing
+    noise = pooled(nets)
+    assert noise is not None
+    sd, df = _pooled_sd([1.0, 1.2], [2.0, 2.4, 2.2], [5.0, 5.2])
+    assert (noise.sd, noise.df) == (pytest.approx(sd), df)
+    assert noise.df == 4
+    assert noise.source == "pooled over 3 nets, 4 df"
+    assert pooled([[1.0], [2.0]]) is None
+    assert pooled([Spread((1.0, 1.2))], "given").source == "given"  # type: ignore[union-attr]
+
+
+def test_a_given_noise_sets_the_margin_with_its_degrees_of_freedom() -> None:
+    noise = Noise(0.1, 8, "pooled over 8 nets")
+    verdict = lower([1.0, 1.1], than=[1.5, 1.6], noise=noise)
+    margin = float(stats.t.ppf(0.975, 8)) * 0.1 * math.sqrt(1 / 2 + 1 / 2)
+    assert verdict.margin == pytest.approx(margin)
+    assert verdict.df == pytest.approx(8)
+    assert verdict.outcome == "shown"  # gap 0.5 against 0.33
+    assert verdict.basis == "t(8): pooled over 8 nets"
+
+
+def test_one_seed_a_side_with_no_measured_noise_is_within_noise_however_large_the_gap() -> None:
+    for images in (None, 10_000):
+        verdict = lower([0.07], than=[0.50], images=images)
+        assert verdict.outcome == "within noise"
+        assert verdict.gap == pytest.approx(0.43)
+        assert math.isnan(verdict.margin)
+        assert verdict.basis == "one seed a side and no measured run-to-run noise"
+    assert lower([1.0], than=[50.0]).describe(scale=1, unit="") == (
+        "gap +49.00, no margin [one seed a side and no measured run-to-run noise]"
+    )
+
+
+def test_one_seed_against_several_pools_the_other_sides_seeds() -> None:
+    verdict = lower([1.0], than=B)
+    sd, df = _pooled_sd(B)
+    assert verdict.df == pytest.approx(df)
+    assert verdict.margin == pytest.approx(float(stats.t.ppf(0.975, df)) * sd * math.sqrt(1 + 1 / 3))
+
+
+def test_one_seed_of_error_rates_with_measured_noise_adds_the_binomial_part() -> None:
+    images, noise = 10_000, Noise(0.01, 4, "measured")
+    verdict = lower([0.07], than=[0.12], images=images, noise=noise)
+    seed_se, binomial_se = 0.01 * math.sqrt(2), _binomial_se(0.07, 0.12, images)
+    total = math.sqrt(seed_se**2 + binomial_se**2)
+    welch_df = total**4 / (seed_se**4 / 4)  # Welch-Satterthwaite: the binomial part has infinite df
+    assert verdict.df == pytest.approx(welch_df)
+    assert verdict.margin == pytest.approx(float(stats.t.ppf(0.975, welch_df)) * total)
+    assert verdict.outcome == "shown"
+    assert verdict.basis == "t(5): measured; binomial, 10,000 images"
+
+
+def test_seeds_that_agree_still_get_the_test_sets_binomial_error() -> None:
+    images = 10_000
+    a, b = [0.0700, 0.0700], [0.0750, 0.0750]  # no spread at all; half a point between them
+    verdict = lower(a, than=b, images=images)
+    assert verdict.df == math.inf
+    assert verdict.margin == pytest.approx(float(stats.norm.ppf(0.975)) * _binomial_se(0.07, 0.075, images))
+    assert verdict.outcome == "within noise"  # the margin is 0.71 points
+    assert lower(a, than=b).outcome == "shown"  # as a scalar with no spread, any gap counts
+
+
+def test_family_note() -> None:
+    assert family_note(3) == (
+        "3 claims, each decided on its own: were none of them true, the chance that any reads **shown** is about 7.5% "
+        "at most (3 x 2.5%)"
+    )
 
 
 def test_spread_leaves_diverged_seeds_out() -> None:
@@ -97,7 +172,7 @@ def test_a_diverged_seed_on_the_claimed_better_side_turns_its_win_into_noise() -
     assert verdict.outcome == "within noise"
     assert verdict.gap == pytest.approx(1.0)  # the mean of the three finite seeds
     assert verdict.margin == pytest.approx(_seed_margin(A, B))
-    assert verdict.basis == "spread of 3+3 seeds; the claimed better net diverged in 1 seed"
+    assert verdict.basis == "t(4): spread of the two nets' seeds; the net it favours diverged in a seed"
 
 
 def test_a_diverged_seed_does_not_save_the_claimed_better_side_from_a_loss() -> None:
@@ -106,12 +181,20 @@ def test_a_diverged_seed_does_not_save_the_claimed_better_side_from_a_loss() -> 
     assert verdict.gap == pytest.approx(-1.0)
 
 
+def test_a_diverged_seed_on_the_other_side_never_makes_it_the_better_one() -> None:
+    # "Not shown" would call the side with a diverged seed the better (lower) one: within noise instead.
+    verdict = lower(B, than=[1.0, NAN, 1.1, 0.9])
+    assert lower(B, than=A).outcome == "not shown"
+    assert verdict.outcome == "within noise"
+    assert verdict.gap == pytest.approx(-1.0)
+
+
 def test_a_diverged_seed_on_the_other_side_leaves_the_win_shown() -> None:
     verdict = lower(A, than=[2.0, 2.1, NAN, 1.9])
     assert verdict.outcome == "shown"
     assert verdict.gap == pytest.approx(1.0)
     assert verdict.margin == pytest.approx(_seed_margin(A, B))
-    assert verdict.basis == "spread of 3+3 seeds"
+    assert verdict.basis == "t(4): spread of the two nets' seeds"
 
 
 def test_every_seed_diverged_on_one_side() -> None:
@@ -139,62 +222,16 @@ def test_every_seed_diverged_on_both_sides() -> None:
     assert verdict.basis == "every seed of both diverged"
 
 
-def test_one_seed_of_error_rates_takes_the_binomial_margin() -> None:
-    images = 10_000
-    verdict = lower([700 / images], than=[900 / images], images=images)  # 7.00% against 9.00% test error
-    margin = _two_proportion_margin(700, 900, images)
-    assert margin == pytest.approx(0.0076681, rel=1e-4)  # 2 * sqrt(0.07 * 0.93 / 1e4 + 0.09 * 0.91 / 1e4)
-    assert verdict.outcome == "shown"
-    assert verdict.gap == pytest.approx(0.02)
-    assert verdict.margin == pytest.approx(margin)
-    assert verdict.basis == "binomial, 10,000 images"
-    assert verdict.describe() == "gap +2.00 points, margin 0.77 [binomial, 10,000 images]"
-    # Half a point apart, a 10,000-image test set cannot tell them apart: within noise, either way.
-    close = lower([700 / images], than=[750 / images], images=images)
-    assert close.outcome == "within noise"
-    assert close.margin == pytest.approx(_two_proportion_margin(700, 750, images))
-    assert lower([900 / images], than=[700 / images], images=images).outcome == "not shown"
-
-
-def test_one_seed_of_a_scalar_has_no_margin() -> None:
-    verdict = lower([1.0], than=[50.0])  # however large the gap
-    assert verdict.outcome == "within noise"
-    assert verdict.gap == pytest.approx(49.0)
-    assert math.isnan(verdict.margin)
-    assert verdict.basis == "one seed: the noise of this measure is not measured"
-    assert (
-        verdict.describe(scale=1, unit="")
-        == "gap +49.00, no margin [one seed: the noise of this measure is not measured]"
-    )
-    # One seed on one side is enough to lose the seed spread, even with many on the other.
-    assert math.isnan(lower([1.0], than=B).margin)
-    assert lower([1.0], than=B).outcome == "within noise"
-
-
-def test_two_seeds_that_agree_still_get_the_binomial_floor() -> None:
-    images = 10_000
-    a, b = [0.0700, 0.0701], [0.0750, 0.0751]  # each pair within 0.01 points; half a point between them
-    spread_only = lower(a, than=b)
-    assert spread_only.outcome == "shown"  # as a scalar, the tiny spread would call it
-    assert spread_only.margin == pytest.approx(_seed_margin(a, b))
-    assert spread_only.margin < 2e-4
-    verdict = lower(a, than=b, images=images)
-    p_a, p_b = statistics.fmean(a), statistics.fmean(b)
-    floor = 2 * math.sqrt(p_a * (1 - p_a) / images + p_b * (1 - p_b) / images)
-    assert verdict.outcome == "within noise"
-    assert verdict.margin == pytest.approx(floor)
-    assert verdict.margin > 0.007
-    assert verdict.basis == "binomial, 10,000 images"
-    # When the seeds disagree more than the binomial error, their spread sets the margin.
-    wide_a, wide_b = [0.05, 0.09], [0.10, 0.14]
-    wide = lower(wide_a, than=wide_b, images=images)
-    assert wide.margin == pytest.approx(_seed_margin(wide_a, wide_b))
-    assert wide.basis == "spread of 2+2 seeds"
-
-
-def test_describe() -> None:
-    verdict = Verdict("shown", 0.0158, 0.0102, "spread of 2+2 seeds")
-    assert verdict.describe() == "gap +1.58 points, margin 1.02 [spread of 2+2 seeds]"
+def test_describe_and_record() -> None:
+    verdict = Verdict("shown", 0.0158, 0.0102, "t(8): pooled over 8 nets", 8.0)
+    assert verdict.describe() == "gap +1.58 points, margin 1.02 [t(8): pooled over 8 nets]"
+    assert verdict.record() == {
+        "outcome": "shown",
+        "gap": 0.0158,
+        "margin": 0.0102,
+        "df": 8.0,
+        "basis": "t(8): pooled over 8 nets",
+    }
     assert Verdict("not shown", -0.5, 0.25, "x").describe(scale=1, unit=" decades") == (
         "gap -0.50 decades, margin 0.25 [x]"
     )
@@ -265,16 +302,19 @@ def test_a_rising_chain() -> None:
     assert falls_with_depth(rising, endpoints=[56]).outcome == "not shown"
 
 
-def test_a_chain_with_error_rates_uses_the_binomial_margin() -> None:
-    chain = falls_with_depth(FALLING, endpoints=[56], images=10_000)
-    p_deep, p_shallow = statistics.fmean(FALLING[56]), statistics.fmean(FALLING[20])
-    floor = 2 * math.sqrt(p_deep * (1 - p_deep) / 10_000 + p_shallow * (1 - p_shallow) / 10_000)
-    assert chain.endpoints[56].margin == pytest.approx(floor)
+def test_a_chain_with_error_rates_adds_the_binomial_part() -> None:
+    noise = pooled(FALLING.values())
+    assert noise is not None and noise.df == 8
+    chain = falls_with_depth(FALLING, endpoints=[56], images=10_000, noise=noise)
+    seed_se = noise.sd * math.sqrt(2 / 3)
+    total = math.sqrt(
+        seed_se**2 + _binomial_se(statistics.fmean(FALLING[56]), statistics.fmean(FALLING[20]), 10_000) ** 2
+    )
+    assert chain.endpoints[56].margin == pytest.approx(float(stats.t.ppf(0.975, total**4 / (seed_se**4 / 8))) * total)
     assert chain.outcome == "shown"  # 3 points against a margin of about 0.8
-    # 32 against 44 is half a point: beyond the three seeds' spread, within the 10,000 images' binomial error
-    # (2 * sqrt(0.09 * 0.91 / 1e4 + 0.095 * 0.905 / 1e4) = 0.82 points); 20 against 32, a point, is beyond it.
+    # 32 against 44 is half a point: beyond the three seeds' spread, within the 10,000 images' binomial error; 20
+    # against 32, a point, is beyond it.
     assert [v.outcome for _, _, v in chain.adjacent] == ["shown", "within noise", "shown"]
-    assert chain.adjacent[1][2].margin == pytest.approx(0.008194, rel=1e-3)
     assert chain.in_order() == 2
 
 
