@@ -6,8 +6,11 @@ import dataclasses
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
+import matplotlib.pyplot as plt
 import pytest
+from matplotlib.contour import ContourSet
 
 from resnetlab.analysis.landscape import Grid
 from resnetlab.cli import main
@@ -15,6 +18,7 @@ from resnetlab.errors import UserInputError
 from resnetlab.experiments import landscape, run
 from resnetlab.experiments.runner import COPIED_FROM
 from resnetlab.runs.run_dir import TEST_METRICS
+from tests.helpers.figures import assert_house_style, kept
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +103,38 @@ def test_the_cli_names_the_landscape_options_when_given_to_another_experiment(
         capsys.readouterr().err
     )
     assert not (tmp_path / "x").exists()
+
+
+def _bowl(net: str, centre: float, edge: float, grid: Grid) -> dict[str, Any]:
+    """A measured net as results.json records it: a bowl from `centre` to `edge`, and its initial-to-trained line."""
+    span = grid.span**2
+    loss = [
+        [centre + (edge - centre) * (a * a + b * b) / (2 * span) for b in grid.coordinates()]
+        for a in grid.coordinates()
+    ]
+    line = [
+        {"t": t, "loss": edge - (edge - centre) * min(t, 1), "error": 0.9 - 0.5 * min(t, 1)} for t in grid.fractions()
+    ]
+    return {"net": net, "seed": 0, "planes": [{"directions_seed": 0, "loss": loss, "error": loss}], "line": line}
+
+
+def test_both_surfaces_are_filled_between_the_same_levels_read_off_one_colour_bar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn = kept(monkeypatch, landscape)
+    grid = Grid(size=7, span=1.0, images=8, directions=1, line_points=7)
+    measured = [_bowl("plain-56", 1.2, 3.1, grid), _bowl("ResNet-56", 0.33, 9.7, grid)]
+    landscape._contours(measured, grid, tmp_path / "landscape.png")
+    landscape._line_figure(measured, tmp_path / "interpolation.png")
+    contours, line = drawn
+    for figure in drawn:
+        assert_house_style(figure)
+    panels = [axis for axis in contours.axes if axis.get_label() != "<colorbar>"]
+    (bar,) = [axis for axis in contours.axes if axis.get_label() == "<colorbar>"]
+    filled = [next(c for c in axis.collections if isinstance(c, ContourSet) and c.filled) for axis in panels]
+    assert len(filled) == 2 and list(filled[0].levels) == list(filled[1].levels)  # the panels compare
+    assert filled[0].levels[0] == pytest.approx(0.33) and filled[0].levels[-1] == pytest.approx(9.7)
+    assert "log-spaced levels" in bar.get_xlabel()
+    assert [t.get_text() for t in bar.get_xticklabels()] == ["0.5", "1", "2", "5"]  # losses, not 10^x
+    assert [t.get_text() for t in line.legends[0].get_texts()] == ["plain-56", "ResNet-56"]
+    plt.close("all")

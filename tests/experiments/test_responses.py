@@ -3,9 +3,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pytest
 
-from resnetlab.experiments import resummarize, run
+from resnetlab.experiments import gradients, responses, resummarize, run
+from tests.helpers.figures import assert_house_style, kept
 
 
 def test_smoke_measures_each_trained_network_and_writes_figure_table_and_claims(
@@ -57,3 +59,19 @@ def test_gradients_smoke_measures_initial_and_trained_networks(tmp_path: Path, m
     for checkpoint in out.glob("*/*.pt"):
         checkpoint.unlink()
     assert resummarize(out).read_text().split("## The claims")[1] == summary.split("## The claims")[1]
+
+
+def test_the_responses_and_gradients_figures_keep_their_legends_off_the_curves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    by_responses, by_gradients = kept(monkeypatch, responses), kept(monkeypatch, gradients)
+    nets = {"plain-20": 19, "plain-56": 55, "ResNet-20": 19, "ResNet-56": 55, "ResNet-110": 109}
+    responses._figure({net: [1.5 - i / n for i in range(n)] for net, n in nets.items()}, tmp_path / "responses.png")
+    rms = {net: ([1e-3 * (1 + i) for i in range(n)], [2e-3] * n) for net, n in nets.items() if net != "ResNet-110"}
+    gradients._figure(rms, tmp_path / "gradients.png")
+    drawn = by_responses + by_gradients
+    assert len(drawn) == 2
+    for figure in drawn:
+        assert_house_style(figure)  # the legend below the panels: inside, it hid plain-56's curve
+    assert [t.get_text() for t in drawn[0].legends[0].get_texts()] == list(nets)
+    plt.close("all")

@@ -3,9 +3,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pytest
 
-from resnetlab.experiments import resummarize, run
+from resnetlab.experiments import depth, resummarize, run
+from resnetlab.experiments.verdict import Spread
+from tests.helpers.figures import assert_house_style, kept
 
 
 @pytest.fixture(autouse=True)
@@ -17,7 +20,8 @@ def test_shortcuts_smoke_trains_each_option_and_counts_its_parameters(tmp_path: 
     summary = run("shortcuts", budget="smoke", data=None, out=tmp_path / "shortcuts").read_text()
     # The networks as trained: on the 1-channel digits the stem has 3x3x1x16 weights instead of paper-facts.md's
     # 3x3x3x16 (269,722 / 272,474 / 283,962 params for A / B / C with RGB input), 288 fewer.
-    assert "| 20 | A | 269,434 |" in summary and "| 25.03% |" in summary
+    assert "| 20 | A | 269,434 |" in summary and "| 25.03% |" not in summary  # ImageNet numbers: not in CIFAR rows
+    assert "[R1] Table 3 (ImageNet ResNet-34, 10-crop top-1 error): A 25.03%, B 24.52%, C 24.19%." in summary
     assert "| 20 | B | 272,186 |" in summary
     assert "| 20 | C | 283,674 |" in summary
     assert (
@@ -125,3 +129,13 @@ def test_depth_at_the_standard_budget_decides_on_the_confirmation_set_beside_the
         assert (
             json.loads((tmp_path / "depth-standard" / "results.json").read_text())["selection"] == results["selection"]
         )
+
+
+def test_the_depth_figure_is_drawn_in_the_site_style(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = kept(monkeypatch, depth)
+    error = {d: Spread((0.1 - d / 2000, 0.11 - d / 2000)) for d in (20, 32, 44, 56, 110)}
+    depth._figure(list(error), error, tmp_path / "depth.png")
+    (figure,) = drawn
+    assert_house_style(figure)
+    assert figure.legends[0].get_texts()[0].get_text() == "this run (median, seed range)"
+    plt.close(figure)

@@ -59,3 +59,15 @@ def test_the_cifar_layout_reads_n_from_the_spec() -> None:
 
 def test_the_same_specs_give_the_same_file() -> None:
     assert diagrams.unit_orders_svg() == diagrams.unit_orders_svg()
+
+
+def test_the_34_layer_pair_is_wrapped_to_fit_a_phone_screen_between_units() -> None:
+    svg = diagrams.plain_and_residual_svg()
+    size = re.search(r'<svg[^>]* width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    assert size is not None
+    width, height = (float(points) * 4 / 3 for points in size.groups())  # CSS px
+    assert width <= 450 and height <= 800  # shown 390 px wide: its 8 pt labels at some 9 px, the whole on one screen
+    layers, units = diagrams._network_layers(registry.model_entry("resnet34").spec)
+    cuts = diagrams._wraps(len(layers), units, columns=3)
+    assert cuts == [12, 24]  # 36 boxes, three columns of 12
+    assert not any(start < cut < end for cut in cuts for start, end, _ in units)  # each shortcut beside one column

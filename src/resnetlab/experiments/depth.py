@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 import yaml
 
 from resnetlab.experiments.budget import Budget, warm_up
-from resnetlab.experiments.figures import finish
+from resnetlab.experiments.figures import NEUTRAL, WIDTH, finish, styled
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, by_label, percent, percent_spread, spread_of, test_images
 from resnetlab.experiments.verdict import Chain, Noise, Spread, falls_with_depth, higher, lower, pooled, seeds_needed
@@ -43,17 +43,22 @@ def plan(budget: Budget) -> list[PlannedRun]:
     return [PlannedRun(f"ResNet-{d}", f"cifar_resnet{d}", "ResNet", d, warm_up(d)) for d in depths]
 
 
+@styled
 def _figure(depths: list[int], error: dict[int, Spread], path: Path) -> Path:
-    figure, axis = plt.subplots(figsize=(6, 4))
+    figure, axis = plt.subplots(figsize=(WIDTH, 4.6))
     medians = [100 * error[d].median for d in depths]
     below = [m - 100 * error[d].low for m, d in zip(medians, depths, strict=True)]
     above = [100 * error[d].high - m for m, d in zip(medians, depths, strict=True)]
     axis.errorbar(depths, medians, yerr=[below, above], fmt="o-", capsize=4, label="this run (median, seed range)")
-    axis.plot(depths, [PAPER_TEST_ERROR[d] for d in depths], "s--", label="[R1] Table 6 (64k iterations)")
+    axis.plot(
+        depths, [PAPER_TEST_ERROR[d] for d in depths], "s--", color=NEUTRAL, label="[R1] Table 6 (64k iterations)"
+    )
     axis.set(xscale="log", xlabel="depth (layers)", ylabel="test error (%)", title="CIFAR-10 ResNets")
     axis.set_xticks(depths, [str(d) for d in depths])
     axis.minorticks_off()  # the log axis' own minor labels (3x10^1, ...) would print over 32, 44 and 56
-    return finish([axis], figure, path)
+    handles, labels = axis.get_legend_handles_labels()  # the error bars (a container) come after the line
+    figure.legend(handles[::-1], labels[::-1], loc="outside lower center", ncols=1)
+    return finish(figure, path)
 
 
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:

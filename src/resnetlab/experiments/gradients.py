@@ -20,7 +20,7 @@ import torch
 
 from resnetlab.analysis.gradients import LayerGradient, response_gradients
 from resnetlab.experiments.budget import Budget
-from resnetlab.experiments.figures import finish, line_style
+from resnetlab.experiments.figures import WIDTH, finish, legend_below, line_style, net_colours, styled
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, by_label, not_recorded
 from resnetlab.experiments.verdict import Spread, all_of, higher, pooled
@@ -51,14 +51,18 @@ def measure(run: FinishedRun) -> tuple[list[LayerGradient], list[LayerGradient]]
     return response_gradients(initial, images, labels), response_gradients(trained, images, labels)
 
 
+@styled
 def _figure(curves: dict[str, tuple[list[float], list[float]]], path: Path) -> Path:
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    figure, axes = plt.subplots(1, 2, figsize=(WIDTH, 4.8), sharey=True)
+    colours = net_colours(curves)
     for label, pair in curves.items():
         for axis, values in zip(axes, pair, strict=True):
-            axis.plot(range(1, len(values) + 1), values, line_style(label), label=label)
+            axis.plot(range(1, len(values) + 1), values, line_style(label), color=colours[label], label=label)
     for axis, when in zip(axes, ("at initialisation", "after training"), strict=True):
-        axis.set(yscale="log", xlabel="layer index (input to output)", ylabel="RMS of d loss / d response", title=when)
-    return finish(axes, figure, path)
+        axis.set(yscale="log", xlabel="layer (input to output)", title=when)
+    axes[0].set_ylabel("RMS of d loss / d response")
+    legend_below(figure, columns=4)
+    return finish(figure, path)
 
 
 def _measured(context: Context, trained: Sequence[FinishedRun]) -> dict[tuple[str, int], Phases] | None:

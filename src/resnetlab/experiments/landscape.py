@@ -24,6 +24,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.colors import LogNorm
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from resnetlab.analysis.landscape import (
     Direction,
@@ -39,7 +41,7 @@ from resnetlab.analysis.landscape import (
 )
 from resnetlab.errors import UserInputError
 from resnetlab.experiments.budget import Budget
-from resnetlab.experiments.figures import finish, line_style
+from resnetlab.experiments.figures import WIDTH, finish, legend_below, line_style, net_colours, styled
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, by_label, not_recorded, scalar_spread
 from resnetlab.experiments.verdict import Spread, higher, lower
@@ -216,33 +218,55 @@ def _directions(model: torch.nn.Module, seed: int) -> tuple[Direction, Direction
     return filter_normalized_direction(model, generator), filter_normalized_direction(model, generator)
 
 
+@styled
 def _contours(measured: list[dict[str, Any]], grid: Grid, path: Path) -> Path:
-    """The first direction seed's loss surfaces side by side, with the same contour levels (log-spaced)."""
+    """The first direction seed's loss surfaces side by side, filled between the same log-spaced levels in every panel
+    and read off one colour bar: how steep a surface is shows as how fast its colour changes, the same colour meaning
+    the same loss in both panels. (Lines alone at log-spaced levels crowd where the loss is low, so the net with the
+    lower minimum looked the steeper.)"""
     surfaces = [np.array(m["planes"][0]["loss"]) for m in measured]
-    low, high = min(s.min() for s in surfaces), max(s.max() for s in surfaces)
-    levels = np.geomspace(max(low, 1e-4), high, 25)
+    low, high = max(min(s.min() for s in surfaces), 1e-4), max(s.max() for s in surfaces)
+    levels = np.geomspace(low, high, 21)
+    scale = LogNorm(low, high)
     coordinates = grid.coordinates()
-    figure, axes = plt.subplots(1, len(measured), figsize=(5 * len(measured), 4.4), squeeze=False)
+    figure, axes = plt.subplots(1, len(measured), figsize=(WIDTH, 4.6), sharey=True, squeeze=False)
     for axis, surface, m in zip(axes[0], surfaces, measured, strict=True):
-        drawn = axis.contour(coordinates, coordinates, surface.T, levels=levels, linewidths=0.8, cmap="viridis")
-        axis.clabel(drawn, drawn.levels[::4], fontsize=6, fmt="%.2g")
-        axis.plot([0], [0], "k+")
-        axis.set(title=f"{m['net']}: training loss", xlabel="direction 1", ylabel="direction 2", aspect="equal")
-    figure.tight_layout()
-    figure.savefig(path, dpi=80)
-    plt.close(figure)
-    return path
+        filled = axis.contourf(coordinates, coordinates, surface.T, levels=levels, norm=scale)
+        axis.contour(coordinates, coordinates, surface.T, levels=levels, colors="white", linewidths=0.4, alpha=0.6)
+        axis.plot([0], [0], "+", color="white", markersize=12, markeredgewidth=2)
+        axis.set(title=m["net"], xlabel="direction 1", aspect="equal")
+        axis.set_xticks([-grid.span / 2, 0, grid.span / 2])  # not at the edges, where two panels' labels meet
+        axis.set_yticks([-grid.span / 2, 0, grid.span / 2])
+        axis.grid(False)
+    axes[0][0].set_ylabel("direction 2")
+    bar = figure.colorbar(filled, ax=axes[0], location="bottom", shrink=0.8)
+    bar.set_label("training loss (the same log-spaced levels in both panels)")
+    ticks = [v for v in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if low <= v <= high]
+    if len(ticks) < 2:  # a narrow range (a smoke run's nets): a tick at each end
+        ticks = [float(f"{low:.2g}"), float(f"{high:.2g}")]
+    bar.set_ticks(ticks, labels=[f"{v:g}" for v in ticks])
+    bar.ax.minorticks_off()
+    return finish(figure, path)
 
 
+@styled
 def _line_figure(measured: list[dict[str, Any]], path: Path) -> Path:
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    figure, axes = plt.subplots(1, 2, figsize=(WIDTH, 4.2))
+    colours = net_colours(m["net"] for m in measured)
     for m in measured:
         ts = [p["t"] for p in m["line"]]
-        axes[0].plot(ts, [p["loss"] for p in m["line"]], line_style(m["net"]), label=m["net"])
-        axes[1].plot(ts, [100 * p["error"] for p in m["line"]], line_style(m["net"]), label=m["net"])
-    axes[0].set(yscale="log", xlabel="t (0: initial weights, 1: trained)", ylabel="training loss")
-    axes[1].set(xlabel="t (0: initial weights, 1: trained)", ylabel="training error (%)")
-    return finish(axes, figure, path)
+        style = {"linestyle": line_style(m["net"]), "color": colours[m["net"]], "label": m["net"]}
+        axes[0].plot(ts, [p["loss"] for p in m["line"]], **style)
+        axes[1].plot(ts, [100 * p["error"] for p in m["line"]], **style)
+    axes[0].set(yscale="log", ylabel="training loss")
+    axes[0].yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes[0].yaxis.set_minor_formatter(NullFormatter())
+    axes[1].set(ylabel="training error (%)")
+    for axis in axes:
+        axis.set_xlabel("t (0: initial, 1: trained)")
+    legend_below(figure, columns=2)
+    return finish(figure, path)
 
 
 def summarize(context: Context, finished: Sequence[FinishedRun]) -> str:

@@ -20,7 +20,7 @@ import torch
 
 from resnetlab.analysis.responses import LayerResponse, layer_responses
 from resnetlab.experiments.budget import Budget, warm_up
-from resnetlab.experiments.figures import finish, line_style
+from resnetlab.experiments.figures import WIDTH, finish, legend_below, line_style, net_colours, styled
 from resnetlab.experiments.runner import FinishedRun, PlannedRun
 from resnetlab.experiments.summary import Context, by_label, not_recorded, percent_spread, scalar_spread, spread_of
 from resnetlab.experiments.verdict import Spread, all_of, falls_with_depth, lower
@@ -47,14 +47,18 @@ def measure(run: FinishedRun) -> list[LayerResponse]:
     return layer_responses(model, images)
 
 
+@styled
 def _figure(curves: dict[str, list[float]], path: Path) -> Path:
-    figure, (ordered, ranked) = plt.subplots(2, 1, figsize=(7, 6), sharey=True)
+    figure, (ordered, ranked) = plt.subplots(2, 1, figsize=(WIDTH, 6.8), sharey=True)
+    colours = net_colours(curves)
     for label, stds in curves.items():
-        ordered.plot(range(1, len(stds) + 1), stds, line_style(label), label=label)
-        ranked.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), line_style(label), label=label)
+        style = {"linestyle": line_style(label), "color": colours[label], "label": label}
+        ordered.plot(range(1, len(stds) + 1), stds, **style)
+        ranked.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), **style)
     ordered.set(xlabel="layer index (original order)", ylabel="std")
     ranked.set(xlabel="layer index (sorted by magnitude)", ylabel="std")
-    return finish((ordered, ranked), figure, path)
+    legend_below(figure, columns=3)  # below the panels: inside, it hid plain-56's curve
+    return finish(figure, path)
 
 
 def _measured(context: Context, trained: Sequence[FinishedRun]) -> dict[tuple[str, int], list[float]] | None:

@@ -8,6 +8,7 @@ labels, and the output is the same for the same specs (fixed ids, no date).
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,6 +29,11 @@ COLOURS = {"conv": "#c6dbef", "bn": "#fdd0a2", "relu": "#c7e9c0", "pool": "#dada
 OP_LABELS = {"conv": "weight", "bn": "BN", "relu": "ReLU"}  # [R2] Fig. 4 calls each conv "weight"
 SCALE = 0.42  # inches per data unit; one layer's row is one unit
 BOX_WIDTH = 1.5
+# The networks of [R1] Fig. 3 (36 boxes each): rows closer, boxes just wider than "3x3 conv, 512, /2" at 8 pt, and the
+# next column after the shortcut lane and the carry-over path: three columns fit 390 px at about 0.85 scale.
+PITCH = 0.6
+NETWORK_BOX = 2.6
+COLUMN_STEP = NETWORK_BOX + 0.95
 
 
 @dataclass(frozen=True)
@@ -63,9 +69,11 @@ def _arrow(axes: Axes, x: float, y_from: float, y_to: float) -> None:
     axes.annotate("", (x, y_to), (x, y_from), arrowprops={"arrowstyle": "->", "linewidth": 0.8, "color": "#444444"})
 
 
-def _column(axes: Axes, x: float, top: float, layers: Sequence[Layer], width: float = BOX_WIDTH) -> list[float]:
-    """`layers` drawn downwards from `top`, joined by arrows; the y of each."""
-    ys = [top - i for i in range(len(layers))]
+def _column(
+    axes: Axes, x: float, top: float, layers: Sequence[Layer], width: float = BOX_WIDTH, pitch: float = 1.0
+) -> list[float]:
+    """`layers` drawn downwards from `top`, `pitch` apart, joined by arrows; the y of each."""
+    ys = [top - i * pitch for i in range(len(layers))]
     for i, (layer, y) in enumerate(zip(layers, ys, strict=True)):
         _box(axes, x, y, layer, width)
         if i:
@@ -79,10 +87,18 @@ def _add_node(axes: Axes, x: float, y: float) -> None:
 
 
 def _shortcut(
-    axes: Axes, x: float, y_from: float, y_to: float, label: str, *, dashed: bool = False, width: float = BOX_WIDTH
+    axes: Axes,
+    x: float,
+    y_from: float,
+    y_to: float,
+    label: str,
+    *,
+    dashed: bool = False,
+    width: float = BOX_WIDTH,
+    gap: float = 0.25,
 ) -> None:
-    """The shortcut: out from the column at `y_from`, down its right side, back in at `y_to`."""
-    side = x + width / 2 + 0.25
+    """The shortcut: out from the column at `y_from`, down its right side (`gap` from the boxes), back in at `y_to`."""
+    side = x + width / 2 + gap
     style = (0, (3, 2)) if dashed else "-"
     axes.plot([x + 0.1, side, side, x + 0.13], [y_from, y_from, y_to, y_to], color="#444444", lw=0.8, ls=style)
     if label:
@@ -184,23 +200,63 @@ def _network_layers(spec: ResNetSpec) -> tuple[list[Layer], list[tuple[int, int,
     return layers, units
 
 
-def plain_and_residual_svg(plain: str = "plain34", residual: str = "resnet34") -> str:
-    """[R1] Fig. 3: a plain network beside its residual counterpart, layer by layer, from their registered specs.
-    Solid shortcuts are identities; dashed ones change the shape (option A pads with zeros, B and C project)."""
-    columns = [(plain, model_entry(plain).spec), (residual, model_entry(residual).spec)]
-    drawn = [_network_layers(spec) for _, spec in columns]
-    rows = max(len(layers) for layers, _ in drawn) + 2
-    figure, axes = _canvas(-2.0, 6.4, -rows + 1.0, 1.6)
-    for i, ((name, spec), (layers, units)) in enumerate(zip(columns, drawn, strict=True)):
-        x = 4.2 * i
-        weighted = len([layer for layer in layers if layer.kind in ("conv", "fc")])
-        axes.text(x, 0.8, f"{name} ({weighted} layers)", ha="center", fontsize=9, weight="bold")
-        ys = _column(axes, x, 0.0, layers, width=2.8)
-        if not spec.residual:
-            continue
+def _wraps(count: int, units: Sequence[tuple[int, int, bool]], columns: int) -> list[int]:
+    """Where `count` layers are cut into `columns` columns of near-equal height: the first layer of each column after
+    the first. Never inside a unit, so each shortcut stays beside one column."""
+    inside = {i for start, end, _ in units for i in range(start + 1, end)}
+    cuts: list[int] = []
+    for k in range(1, columns):
+        allowed = [i for i in range(1, count) if i not in inside and i > (cuts[-1] if cuts else 0)]
+        if allowed:
+            cuts.append(min(allowed, key=lambda i: abs(i - k * count / columns)))
+    return cuts
+
+
+def _carry_over(axes: Axes, x_from: float, bottom: float, x_to: float, top: float, lane: float) -> None:
+    """The data path from the bottom of one column round to the top of the next, through the gap between them (below
+    where a column's last shortcut joins, above where the next column's first one leaves)."""
+    low, high = bottom - 0.75 * PITCH, top + 0.75 * PITCH
+    axes.plot([x_from, x_from, lane, lane, x_to], [bottom - 0.15, low, low, high, high], color="#444444", lw=0.8)
+    _arrow(axes, x_to, high, top + 0.15)
+
+
+def _network(axes: Axes, top: float, name: str, spec: ResNetSpec, bounds: Sequence[int]) -> None:
+    """One network of [R1] Fig. 3, every layer, its column cut at `bounds` into columns read left to right."""
+    layers, units = _network_layers(spec)
+    weighted = len([layer for layer in layers if layer.kind in ("conv", "fc")])
+    middle = (len(bounds) - 2) * COLUMN_STEP / 2
+    axes.text(middle, top + 0.9, f"{name} ({weighted} layers)", ha="center", fontsize=9, weight="bold")
+    xs: list[float] = []
+    ys: list[float] = []
+    for c, (first, last) in enumerate(itertools.pairwise(bounds)):
+        x = c * COLUMN_STEP
+        if c:
+            _carry_over(axes, xs[-1], ys[-1], x, top, xs[-1] + NETWORK_BOX / 2 + 0.62)
+        ys += _column(axes, x, top, layers[first:last], width=NETWORK_BOX, pitch=PITCH)
+        xs += [x] * (last - first)
+    if spec.residual:
         for start, end, changes in units:
             label = f"{spec.shortcut}" if changes else ""
-            _shortcut(axes, x, ys[start] + 0.5, ys[end - 1] - 0.5, label, dashed=changes, width=2.8)
+            y_from, y_to = ys[start] + PITCH / 2, ys[end - 1] - PITCH / 2
+            _shortcut(axes, xs[start], y_from, y_to, label, dashed=changes, width=NETWORK_BOX, gap=0.2)
+
+
+def plain_and_residual_svg(plain: str = "plain34", residual: str = "resnet34", columns: int = 3) -> str:
+    """[R1] Fig. 3: a plain network above its residual counterpart, layer by layer, from their registered specs. Each
+    network's column is wrapped into `columns` columns (cut between units), so the 34-layer pair fits a screen and
+    its labels stay legible on a phone. Solid shortcuts are identities; dashed ones change the shape (option A pads
+    with zeros, B and C project)."""
+    specs = [(plain, model_entry(plain).spec), (residual, model_entry(residual).spec)]
+    cuts = []
+    for _, spec in specs:
+        layers, units = _network_layers(spec)
+        cuts.append([0, *_wraps(len(layers), units, columns), len(layers)])
+    tallest = max(last - first for bounds in cuts for first, last in itertools.pairwise(bounds))
+    band = (tallest - 0.25) * PITCH + 1.7  # the rows, the carry-over's turn below them, the title above
+    width = (max(len(bounds) for bounds in cuts) - 2) * COLUMN_STEP
+    figure, axes = _canvas(-NETWORK_BOX / 2 - 0.1, width + NETWORK_BOX / 2 + 0.6, 1.3 - len(specs) * band, 1.3)
+    for i, ((name, spec), bounds) in enumerate(zip(specs, cuts, strict=True)):
+        _network(axes, -i * band, name, spec, bounds)
     return _svg(figure)
 
 
