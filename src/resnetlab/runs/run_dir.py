@@ -21,6 +21,7 @@ METRICS_FILE = "metrics.jsonl"
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
 TEST_METRICS = "test_metrics.json"  # written last: its presence means the run has finished
+ENVIRONMENT_FILE = "environment.json"  # the versions, CPU and processes a run trained with
 
 
 def new_run_dir(out: Path | None, root: Path, name: str, *, force: bool) -> Path:

@@ -34,6 +34,7 @@ from resnetlab.runs.plots import plot_run
 from resnetlab.runs.run_dir import (
     BEST_CHECKPOINT,
     CONFIG_FILE,
+    ENVIRONMENT_FILE,
     LAST_CHECKPOINT,
     METRICS_FILE,
     TEST_METRICS,
@@ -314,7 +315,7 @@ def _new_run_dir(config: TrainConfig, setup: Setup, out: Path | None, *, force: 
     run_dir = new_run_dir(out, Path(config.runtime.out_dir), f"{config.model.name}-{config.data.dataset}", force=force)
     save_config(config, run_dir / CONFIG_FILE)
     context = setup.parallel.context
-    _write_json(run_dir / "environment.json", environment(processes=1 if context is None else context.world_size))
+    _write_json(run_dir / ENVIRONMENT_FILE, environment(processes=1 if context is None else context.world_size))
     return run_dir
 
 
