@@ -16,6 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import resnetlab.files as files
 from resnetlab.experiments.runner import COPIED_FROM, DIVERGED, RECORD
 from resnetlab.runs.run_dir import CONFIG_FILE, ENVIRONMENT_FILE, METRICS_FILE, TEST_METRICS
 
@@ -47,9 +48,8 @@ def keep(experiment: Path, dest: Path) -> list[Path]:
 
 def _copy(source: Path, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    shutil.copyfile(source, partial)
-    partial.replace(target)
+    with files.written(target) as partial:
+        shutil.copyfile(source, partial)
     return target
 
 

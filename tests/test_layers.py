@@ -16,7 +16,7 @@ import resnetlab
 
 PACKAGE = Path(resnetlab.__file__).parent
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors",),
+    ("errors", "files"),
     ("config",),
     ("models", "data"),
     ("runtime", "runs", "analysis", "report"),

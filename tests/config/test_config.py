@@ -104,7 +104,7 @@ def test_saved_config_loads_back_to_the_same_config(tmp_path: Path) -> None:
     config = load_config(overrides=["optim.lr=0.05", "schedule.milestones=[3]", "model.options.shortcut=C"])
     save_config(config, tmp_path / "config.yaml")
     assert load_config(tmp_path / "config.yaml") == config
-    assert not list(tmp_path.glob("*.partial"))
+    assert [p.name for p in tmp_path.iterdir()] == ["config.yaml"]  # no partial file left beside it
 
 
 def test_paper_recipe_values() -> None:

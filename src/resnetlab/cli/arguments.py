@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import NoReturn
 
+import resnetlab.files as files
+
 
 class UsageError(Exception):
     """Bad input from the user: reported as one line, exit code 2."""
@@ -60,6 +62,4 @@ def add_transfer_flags(command: argparse.ArgumentParser) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, errors="surrogateescape")  # file names that are not UTF-8 keep their bytes
-    partial.replace(path)
+    files.write_text(path, text, errors="surrogateescape")  # file names that are not UTF-8 keep their bytes

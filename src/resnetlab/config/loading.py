@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+import resnetlab.files as files
 from resnetlab.config.recipes import moved_recipe, recipe_name, recipe_text, unknown_recipe
 from resnetlab.config.schema import ConfigError, TrainConfig
 from resnetlab.config.validation import checked_config
@@ -73,9 +74,7 @@ _CONFIG_HEADER = (
 
 def save_config(config: TrainConfig, path: Path) -> None:
     """Write the resolved config (atomically: a reader never sees half a file)."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(_CONFIG_HEADER + yaml.safe_dump(config_to_dict(config), sort_keys=False))
-    partial.replace(path)
+    files.write_text(path, _CONFIG_HEADER + yaml.safe_dump(config_to_dict(config), sort_keys=False))
 
 
 def _read_source(source: str | Path) -> dict[str, Any]:

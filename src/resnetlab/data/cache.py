@@ -98,7 +98,8 @@ def _store(entry: Path, decoded: Decoded) -> None:
     }
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
-        # Temp file + os.replace: a reader (another run) sees the old entry or the complete new one, never half.
+        # Temp file + os.replace, as resnetlab.files writes, but under a unique name: several runs may fill the same
+        # entry at once. A reader (another run) sees the old entry or the complete new one, never half.
         handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=entry.stem, suffix=".partial")
         try:
             with os.fdopen(handle, "wb") as stream:

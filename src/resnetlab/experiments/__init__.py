@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Protocol, cast
 
+import resnetlab.files as files
 from resnetlab.data import guess_dataset
 from resnetlab.errors import UserInputError
 from resnetlab.experiments import degradation, depth, gradients, identity_mappings, landscape, responses, shortcuts
@@ -103,7 +104,7 @@ def _summarize(experiment: Experiment, context: Context, finished: list[Finished
     )
     summary = context.out / "summary.md"
     text = experiment.summarize(context, finished)
-    summary.write_text(text + context.closing())
+    files.write_text(summary, text + context.closing())
     write_results(context, finished)  # after the summary, which decided the claims it records
     build_report([context.out], context.out / "report.html", title=experiment.TITLE)
     return summary

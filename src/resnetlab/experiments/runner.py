@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+import resnetlab.files as files
 from resnetlab.config import TrainConfig, config_from_dict, config_to_dict
 from resnetlab.errors import UserInputError
 from resnetlab.experiments.budget import Budget, recipe, warmed_up
@@ -330,6 +331,4 @@ def _claim(out: Path, identity: dict[str, Any]) -> None:
     elif out.exists() and any(out.iterdir()):
         raise UserInputError(f"{out} already holds other files; give an empty or new folder with --out")
     out.mkdir(parents=True, exist_ok=True)
-    partial = out / f".{RECORD}.partial"
-    partial.write_text(json.dumps(identity, indent=2) + "\n")
-    partial.replace(record)
+    files.write_json(record, identity)

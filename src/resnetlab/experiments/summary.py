@@ -4,7 +4,6 @@ verdict rule of `resnetlab.experiments.verdict`, the budget, the data and the co
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -12,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import resnetlab.files as files
 from resnetlab.experiments.budget import Budget, iterations
 from resnetlab.experiments.runner import FinishedRun
 from resnetlab.experiments.verdict import RULE, Noise, Outcome, Spread, Verdict, family_note, noise_for
@@ -199,5 +199,4 @@ def write_results(context: Context, finished: Sequence[FinishedRun]) -> Path:
     path = context.out / "results.json"
     document = {**identity, "command": context.command, "rule": RULE, "claims": context.claims, "runs": rows}
     document |= context.measurements
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    return path
+    return files.write_json(path, document)

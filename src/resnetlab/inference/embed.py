@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import resnetlab.files as files
 from resnetlab.errors import UserInputError
 from resnetlab.inference.predict import Trained, decode_image, input_normalization
 from resnetlab.models.network import ResNet
@@ -47,12 +48,11 @@ def save_features(features: np.ndarray, paths: Sequence[Path], out: Path) -> Pat
     """`out` (.npy) and, beside it, `out` with .txt: the image of each row, one path a line."""
     check_features_path(out)
     listing = out.with_suffix(".txt")
-    partial_listing = listing.with_name(f".{listing.name}.partial")
-    partial_listing.write_text("".join(f"{p}\n" for p in paths))
-    partial = out.with_name(f".{out.stem}.partial.npy")
-    np.save(partial, features)
-    partial_listing.replace(listing)  # the two renames follow each other: rows and names stay in step
-    partial.replace(out)
+    # The listing is renamed first, the rows right after: the two renames follow each other, so rows and names stay
+    # in step.
+    with files.written(out) as rows, files.written(listing) as names:
+        names.write_text("".join(f"{p}\n" for p in paths))
+        np.save(rows, features)
     return listing
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+import resnetlab.files as files
 from resnetlab.analysis.gradcam import ClassActivation, grad_cam, overlay
 from resnetlab.errors import UserInputError
 from resnetlab.inference.predict import Trained, decode_image, input_normalization
@@ -44,9 +45,8 @@ def explain(trained: Trained, image_path: Path, out: Path, class_name: str | Non
         original = np.asarray(opened.convert("RGB"))
     heatmap = _onto_original(activation, original.shape[0], original.shape[1], height, width, resize)
     picture = Image.fromarray(overlay(original, heatmap))
-    partial = out.with_name(f".{out.name}.partial.png")
-    picture.save(partial)
-    partial.replace(out)
+    with files.written(out) as partial:
+        picture.save(partial)
     return Explanation(out, trained.classes[activation.class_index], activation.probability, heatmap)
 
 

@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+import resnetlab.files as files
 from resnetlab.errors import UserInputError
 from resnetlab.inference.predict import Trained, decode_image, input_normalization
 
@@ -71,29 +72,41 @@ def export_model(
     model = trained.model.float().eval().to("cpu")
     check, described = _check_inputs(trained, images)
     example = check[:2] if dynamic_batch else check[:1]  # a fixed batch is the common serving case: one image
-    partial = out.with_name(f".{out.name}.partial")
-    try:
-        if format == "onnx":
-            _export_onnx(model, example, partial, dynamic_batch, opset or DEFAULT_OPSET, export_metadata(trained))
-            run = _onnx_runner(partial)
-        else:
-            _export_torchscript(model, example, partial, export_metadata(trained))
-            with _quiet_jit():
-                loaded = torch.jit.load(str(partial), map_location="cpu")
-            run = lambda batch: loaded(torch.from_numpy(batch)).detach().numpy()  # noqa: E731
-        sizes = (len(check), 1) if dynamic_batch and len(check) > 1 else (len(example),)
-        difference = 0.0
-        for size in sizes:
-            batch = check[:size]
-            with torch.no_grad():
-                expected = model(batch).numpy()
-            difference = max(difference, float(np.abs(run(batch.numpy()) - expected).max()))
-        partial.replace(out)
-    finally:
-        partial.unlink(missing_ok=True)
-        # The ONNX exporter writes weights to a side file first; the saved model holds them inline.
-        partial.with_name(partial.name + ".data").unlink(missing_ok=True)
+    with files.written(out) as partial:
+        try:
+            run = _written(trained, format, model, example, partial, dynamic_batch, opset)
+            sizes = (len(check), 1) if dynamic_batch and len(check) > 1 else (len(example),)
+            difference = max(_difference(model, run, check[:size]) for size in sizes)
+        finally:
+            # The ONNX exporter writes weights to a side file first; the saved model holds them inline.
+            partial.with_name(partial.name + ".data").unlink(missing_ok=True)
     return ExportResult(out, difference, sizes, described)
+
+
+def _written(
+    trained: Trained,
+    format: ExportFormat,
+    model: torch.nn.Module,
+    example: torch.Tensor,
+    partial: Path,
+    dynamic_batch: bool,
+    opset: int | None,
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Write the export to `partial`; how to run what was written."""
+    if format == "onnx":
+        _export_onnx(model, example, partial, dynamic_batch, opset or DEFAULT_OPSET, export_metadata(trained))
+        return _onnx_runner(partial)
+    _export_torchscript(model, example, partial, export_metadata(trained))
+    with _quiet_jit():
+        loaded = torch.jit.load(str(partial), map_location="cpu")
+    return lambda batch: loaded(torch.from_numpy(batch)).detach().numpy()
+
+
+def _difference(model: torch.nn.Module, run: Callable[[np.ndarray], np.ndarray], batch: torch.Tensor) -> float:
+    """The largest difference between PyTorch's outputs and the export's on `batch`."""
+    with torch.no_grad():
+        expected = model(batch).numpy()
+    return float(np.abs(run(batch.numpy()) - expected).max())
 
 
 def _check_inputs(trained: Trained, images: list[Path] | None) -> tuple[torch.Tensor, str]:

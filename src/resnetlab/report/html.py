@@ -12,6 +12,7 @@ from pathlib import Path
 
 import markdown
 
+import resnetlab.files as files
 from resnetlab.errors import UserInputError
 
 GENERATOR = "resnetlab report"
@@ -44,10 +45,7 @@ def build_report(paths: Sequence[Path], out: Path, *, title: str = "resnetlab re
         + "\n".join(sections)
         + f"\n<script>{_FIGURE_CHECK}</script>\n</body></html>\n"
     )
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(page)
-    partial.replace(out)
-    return out
+    return files.write_text(out, page)
 
 
 def _head(page: Path) -> str:

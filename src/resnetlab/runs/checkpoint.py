@@ -35,6 +35,7 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
+import resnetlab.files as files
 from resnetlab.errors import UserInputError
 from resnetlab.models.pretrained import PretrainedWeights, load_pretrained
 from resnetlab.models.record import CHECKPOINT_FORMAT, RECORD_KEYS, ModelRecord
@@ -223,24 +224,22 @@ def save_checkpoint(state: Mapping[str, Any], path: Path) -> None:
         "sha256": hashlib.sha256(payload).hexdigest(),
         "payload": torch.frombuffer(bytearray(payload), dtype=torch.uint8),
     }
-    partial = path.with_name(f".{path.name}.partial")
     try:
-        with open(partial, "wb") as handle:
-            torch.save(wrapped, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():
-            _keep_previous(path)
-        partial.replace(path)
+        with files.written(path) as partial:
+            with open(partial, "wb") as handle:
+                torch.save(wrapped, handle)
+                handle.flush()
+                os.fsync(handle.fileno())  # on disk before the rename makes it the checkpoint
+            if path.exists():
+                _keep_previous(path)
     except OSError as error:
-        partial.unlink(missing_ok=True)
-        path.with_name(f".{path.name}.prev.partial").unlink(missing_ok=True)
+        files.partial_path(previous_path(path)).unlink(missing_ok=True)
         kept = f"; {path} still holds the previous checkpoint" if path.exists() else ""
         raise UserInputError(f"cannot write checkpoint {path}: {error.strerror or error}{kept}") from None
 
 
 def _keep_previous(path: Path) -> None:
-    linked = path.with_name(f".{path.name}.prev.partial")
+    linked = files.partial_path(previous_path(path))
     linked.unlink(missing_ok=True)
     try:
         os.link(path, linked)  # no copy: the same bytes under a second name
@@ -341,6 +340,5 @@ def _safe_load(source: Path | io.BytesIO, path: Path) -> Any:
 def export_weights(model_state: Mapping[str, torch.Tensor], path: Path, record: ModelRecord) -> None:
     """Model weights alone as safetensors (no pickle at all), with the model's record as string metadata."""
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in model_state.items()}
-    partial = path.with_name(f".{path.name}.partial")
-    save_file(tensors, str(partial), metadata=record.to_metadata())
-    partial.replace(path)
+    with files.written(path) as partial:
+        save_file(tensors, str(partial), metadata=record.to_metadata())

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+import resnetlab.files as files
 from resnetlab.errors import UserInputError
 
 CONFIG_FILE = "config.yaml"
@@ -120,9 +121,7 @@ class MetricsLog:
         if resume_after_iteration is not None and path.exists():
             # Lines logged after the checkpoint we resume from would be logged again: drop them first.
             kept = [line for line in path.read_text().splitlines() if _iteration(line) <= resume_after_iteration]
-            partial = path.with_name(f".{path.name}.partial")
-            partial.write_text("".join(line + "\n" for line in kept))
-            partial.replace(path)
+            files.write_text(path, "".join(line + "\n" for line in kept))
             already = max((_wall_seconds(line) for line in kept), default=0.0)
         self._handle = open(path, "a")  # noqa: SIM115 - lives as long as the run
         self._started = time.time() - already

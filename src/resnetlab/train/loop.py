@@ -7,7 +7,6 @@ window, where the processes also agree that every loss was finite (`check_finite
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+import resnetlab.files as files
 from resnetlab.config import TrainConfig, config_to_dict, load_config, save_config
 from resnetlab.data import DataSplits, FileSet, ImageSet
 from resnetlab.errors import UserInputError
@@ -331,6 +331,4 @@ def _prefixed(prefix: str, result: EvalResult) -> dict[str, Any]:
 
 
 def _write_json(path: Path, value: Any) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(value, indent=2) + "\n")
-    partial.replace(path)
+    files.write_json(path, value)

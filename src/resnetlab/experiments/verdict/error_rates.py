@@ -18,7 +18,6 @@ fixed, so the committed file is what this module computes.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+import resnetlab.files as files
 from resnetlab.experiments.verdict.measured import MEASURED
 from resnetlab.experiments.verdict.rule import CONFIDENCE, FALSE_SHOWN, Noise, lower, pooled
 
@@ -153,12 +153,6 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
-    partial.replace(path)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, help="write results.json and summary.md into this folder")
@@ -168,8 +162,8 @@ def main(argv: list[str] | None = None) -> None:
     print(markdown(result))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        _write(args.out / "results.json", json.dumps(result, indent=2) + "\n")
-        _write(args.out / "summary.md", markdown(result))
+        files.write_json(args.out / "results.json", result)
+        files.write_text(args.out / "summary.md", markdown(result))
 
 
 if __name__ == "__main__":

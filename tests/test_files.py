@@ -1,0 +1,42 @@
+"""resnetlab.files: the one way resnetlab writes a file, through a hidden partial file and one rename."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import resnetlab.files as files
+
+
+def test_a_text_is_written_whole_and_leaves_nothing_beside_it(tmp_path: Path) -> None:
+    path = files.write_text(tmp_path / "summary.md", "# done\n")
+    assert path.read_text() == "# done\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.md"]
+
+
+def test_json_is_indented_with_a_final_newline(tmp_path: Path) -> None:
+    path = files.write_json(tmp_path / "results.json", {"a": [1, 2]})
+    assert path.read_text().endswith("]\n}\n") and json.loads(path.read_text()) == {"a": [1, 2]}
+
+
+def test_a_write_cut_off_leaves_the_old_file_whole_and_no_partial(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("old\n")
+    with pytest.raises(KeyboardInterrupt), files.written(path) as partial:
+        partial.write_text("half of the new")
+        raise KeyboardInterrupt
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["config.yaml"]
+
+
+def test_the_partial_file_is_hidden_and_keeps_the_suffix_writers_read_the_format_from(tmp_path: Path) -> None:
+    assert files.partial_path(tmp_path / "cam.png") == tmp_path / ".cam.partial.png"
+    assert files.partial_path(tmp_path / "features.npy").suffix == ".npy"
+
+
+def test_names_that_are_not_utf8_keep_their_bytes(tmp_path: Path) -> None:
+    name = b"caf\xe9.jpg".decode("utf-8", errors="surrogateescape")
+    path = files.write_text(tmp_path / "list.txt", name + "\n", errors="surrogateescape")
+    assert path.read_bytes() == b"caf\xe9.jpg\n"
