@@ -17,6 +17,7 @@ from resnetlab.errors import UserInputError
 from resnetlab.inference.predict import input_normalization, load_trained
 from resnetlab.models import create_model
 from resnetlab.models.pretrained import CIFAR10_CLASSES, IMAGENET_MEAN, IMAGENET_STD
+from tests.helpers.batchnorm import randomise_batchnorm
 from tests.helpers.command import resnetlab_here
 
 
@@ -65,12 +66,7 @@ class _Reference(nn.Module):
 def community(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, _Reference]:
     torch.manual_seed(0)
     reference = _Reference(n=3)
-    for module in reference.modules():  # trained-looking BN: statistics and affine terms away from 0 and 1
-        if isinstance(module, nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.uniform_(-0.2, 0.2)
+    randomise_batchnorm(reference, shift=(-0.2, 0.2))  # trained-looking BN: away from 0 and 1
     reference.eval()
     path = tmp_path_factory.mktemp("community") / "resnet20-12fca82f.th"
     state = {f"module.{k}": v for k, v in reference.state_dict().items()}  # saved from nn.DataParallel

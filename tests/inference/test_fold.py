@@ -6,19 +6,11 @@ from torch import nn
 
 from resnetlab.inference.fold import fold_batchnorm
 from resnetlab.models import create_model
+from tests.helpers.batchnorm import randomise_batchnorm
 
 
 def _randomise_batchnorm(model: nn.Module) -> None:
-    generator = torch.Generator().manual_seed(0)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            for tensor, low, high in (
-                (module.running_mean, -1.0, 1.0),
-                (module.running_var, 0.5, 2.0),
-                (module.weight.data, 0.5, 1.5),
-                (module.bias.data, -0.5, 0.5),
-            ):
-                tensor.copy_(torch.rand(tensor.shape, generator=generator) * (high - low) + low)
+    randomise_batchnorm(model, mean=(-1.0, 1.0), generator=torch.Generator().manual_seed(0))
 
 
 def _count(model: nn.Module, kind: type[nn.Module]) -> int:

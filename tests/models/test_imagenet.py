@@ -7,6 +7,7 @@ from torch import nn
 
 from resnetlab import create_model
 from resnetlab.models import ResNet, ZeroPadShortcut
+from tests.helpers.batchnorm import randomise_batchnorm
 
 # torchvision's own parameter counts (its weights' `num_params` metadata).
 TORCHVISION_PARAMS = {
@@ -40,13 +41,8 @@ def test_parameter_counts_equal_torchvision(name: str, params: int) -> None:
 
 
 def _randomise_batchnorm(model: nn.Module) -> None:
-    """Random BN statistics and affine terms, so a misplaced or missing BN changes the output."""
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.2, 0.2)
-            module.running_var.uniform_(0.5, 1.5)
-            module.weight.data.uniform_(0.5, 1.0)
-            module.bias.data.uniform_(-0.2, 0.2)
+    """Narrow ranges: up to 50 units in a row compound them."""
+    randomise_batchnorm(model, mean=(-0.2, 0.2), var=(0.5, 1.5), scale=(0.5, 1.0), shift=(-0.2, 0.2))
 
 
 @pytest.mark.parametrize("name", list(TORCHVISION_PARAMS))

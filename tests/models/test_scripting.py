@@ -22,6 +22,7 @@ from torchvision.models.feature_extraction import create_feature_extractor
 
 from resnetlab import create_model, list_models
 from resnetlab.models import ResidualUnit, ResNet, ResNetSpec, model_entry
+from tests.helpers.batchnorm import randomise_batchnorm
 
 ORDERS = ["original", "bn_after_add", "relu_before_add", "relu_preact", "full_preact"]
 # The [R2] Table 1 and 2 variants of resnetlab.experiments.identity_mappings.VARIANTS, as create_model options
@@ -79,12 +80,7 @@ def _model(name: str, *, twin: bool = False, **options: object) -> ResNet:
     """In eval mode, with BN that is not the identity but small enough that 50 units in a row stay finite."""
     model = _shallow_twin(name, **options) if twin else create_model(name, **options)
     assert isinstance(model, ResNet)
-    for module in model.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.2, 0.2)
-            module.running_var.uniform_(0.5, 1.5)
-            module.weight.data.uniform_(0.2, 0.6)
-            module.bias.data.uniform_(-0.2, 0.2)
+    randomise_batchnorm(model, mean=(-0.2, 0.2), var=(0.5, 1.5), scale=(0.2, 0.6), shift=(-0.2, 0.2))
     return model.eval()
 
 

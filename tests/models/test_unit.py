@@ -12,16 +12,11 @@ from torch import nn
 from resnetlab import create_model
 from resnetlab.models import ResidualUnit, ResNet
 from resnetlab.models.unit_orders import UNIT_ORDERS
+from tests.helpers.batchnorm import randomise_batchnorm
 
 
 def _eval_model(name: str, **options: object) -> ResNet:
-    model = create_model(name, **options).eval()
-    for module in model.modules():  # BN that is not the identity, so a misplaced BN shows
-        if isinstance(module, nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.uniform_(-0.5, 0.5)
+    model = randomise_batchnorm(create_model(name, **options).eval())  # a misplaced BN shows
     assert isinstance(model, ResNet)
     return model
 

@@ -17,8 +17,11 @@ from resnetlab.experiments.runner import FinishedRun
 from resnetlab.experiments.verdict import RULE, Noise, Outcome, Spread, Verdict, family_note, noise_for
 
 
-@dataclass(frozen=True)
+@dataclass
 class Context:
+    """What a summary is written in: the experiment's identity and settings, and what the summary collects as it is
+    written (its claims, its measurements), which results.json then records. Not frozen: it collects."""
+
     name: str
     title: str
     budget: Budget

@@ -1,0 +1,32 @@
+"""Batch normalisation that is not the identity, so that a misplaced, missing or mis-copied BN changes the output."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+Range = tuple[float, float]
+
+
+def randomise_batchnorm(
+    model: nn.Module,
+    *,
+    mean: Range = (-0.5, 0.5),
+    var: Range = (0.5, 2.0),
+    scale: Range = (0.5, 1.5),
+    shift: Range = (-0.5, 0.5),
+    generator: torch.Generator | None = None,
+) -> nn.Module:
+    """Every BatchNorm2d of `model` with running statistics and affine terms drawn uniformly from these ranges (narrow
+    them for deep nets, whose units compound them); `model` itself, for chaining."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            assert module.running_mean is not None and module.running_var is not None
+            for tensor, (low, high) in (
+                (module.running_mean, mean),
+                (module.running_var, var),
+                (module.weight.data, scale),
+                (module.bias.data, shift),
+            ):
+                tensor.uniform_(low, high, generator=generator)
+    return model
