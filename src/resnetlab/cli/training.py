@@ -120,14 +120,7 @@ def _run_finetune(args: argparse.Namespace) -> int:
     weights = load_weights(args.init)
     print(f"resnetlab: fine-tuning {weights.source}", file=sys.stderr)
     preset = finetune_config(weights, args.data, args.model, args.init)
-    flags: list[tuple[str, object]] = [
-        ("model.freeze_stages", args.freeze_stages),
-        ("schedule.length", args.epochs),
-        ("optim.lr", args.lr),
-        ("data.batch_size", args.batch_size),
-        ("runtime.seed", args.seed),
-        ("runtime.device", args.device),
-    ]
+    flags = [*_flag_pairs(args, SHARED_FLAGS), ("schedule.length", args.epochs)]
     config = with_overrides(preset, _as_overrides(flags) + list(args.set))
     loaded = weights if config.model.init == args.init else None  # unless --set named other weights
     result = train(config, out=args.out, force=args.force, show_progress=not args.no_progress, init_weights=loaded)
@@ -136,19 +129,7 @@ def _run_finetune(args: argparse.Namespace) -> int:
 
 def _train_overrides(args: argparse.Namespace) -> list[str]:
     """The flags as `key=value` overrides, applied before --set so that --set has the last word."""
-    pairs: list[tuple[str, object]] = [
-        ("model.name", args.model),
-        ("data.path", args.data),
-        ("data.dataset", args.dataset),
-        ("data.batch_size", args.batch_size),
-        ("optim.lr", args.lr),
-        ("runtime.seed", args.seed),
-        ("runtime.device", args.device),
-        ("runtime.precision", args.precision),
-        ("runtime.deterministic", args.deterministic),
-        ("model.init", args.init),
-        ("model.freeze_stages", args.freeze_stages),
-    ]
+    pairs = _flag_pairs(args, {**TRAIN_FLAGS, **SHARED_FLAGS})
     if args.data is not None and args.dataset is None:
         pairs.append(("data.dataset", guess_dataset(Path(args.data))))
     if args.epochs is not None:
@@ -156,6 +137,30 @@ def _train_overrides(args: argparse.Namespace) -> list[str]:
     if args.iters is not None:
         pairs += [("schedule.unit", "iteration"), ("schedule.length", args.iters)]
     return _as_overrides(pairs) + list(args.set)
+
+
+# The flags that set one config key each, by their argparse names: those of train and finetune alike, and train's own
+# (finetune takes its model, data and weights as the preset it builds from them, not as overrides).
+SHARED_FLAGS = {
+    "batch_size": "data.batch_size",
+    "lr": "optim.lr",
+    "seed": "runtime.seed",
+    "device": "runtime.device",
+    "freeze_stages": "model.freeze_stages",
+}
+TRAIN_FLAGS = {
+    "model": "model.name",
+    "data": "data.path",
+    "dataset": "data.dataset",
+    "precision": "runtime.precision",
+    "deterministic": "runtime.deterministic",
+    "init": "model.init",
+}
+
+
+def _flag_pairs(args: argparse.Namespace, flags: dict[str, str]) -> list[tuple[str, object]]:
+    """(config key, the flag's value) for each of `flags`; a flag not given is None and sets nothing."""
+    return [(key, getattr(args, flag)) for flag, key in flags.items()]
 
 
 def _as_overrides(pairs: list[tuple[str, object]]) -> list[str]:
