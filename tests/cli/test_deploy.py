@@ -69,6 +69,23 @@ def test_predict_writes_csv_with_the_top_classes(finetuned: Path, workspace: Pat
     assert all(float(row["probability_1"]) >= float(row["probability_2"]) for row in rows)
 
 
+def test_predict_names_the_unreadable_files_of_a_folder_and_predicts_the_rest(finetuned: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    write_photos(folder, classes=1, per_class=2)
+    good = (folder / "class_0" / "000.jpg").read_bytes()
+    (folder / "broken.jpg").write_bytes(good[: len(good) // 2])  # truncated
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "notes.jpg").write_text("not an image\n")
+    result = resnetlab_here("predict", str(finetuned), str(folder))
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 2  # the two photos
+    assert len(result.stderr.strip().splitlines()) == 1 and "skipped 3 unreadable image(s)" in result.stderr
+    assert all(name in result.stderr for name in ("broken.jpg", "empty.png", "notes.jpg"))
+    nothing = resnetlab_here("predict", str(finetuned), str(folder / "empty.png"), str(folder / "notes.jpg"))
+    assert nothing.returncode != 0 and "none of the 2 image(s) could be read" in nothing.stderr
+    assert "Traceback" not in nothing.stderr and nothing.stdout == ""
+
+
 def test_embed_writes_one_row_per_image(finetuned: Path, workspace: Path) -> None:
     result = resnetlab_here("embed", str(finetuned), str(workspace / "photos"), "--out", str(workspace / "feats.npy"))
     assert result.returncode == 0, result.stderr

@@ -11,6 +11,7 @@ import torch
 
 from resnetlab.cli.arguments import Commands, UsageError, add_compile_flag, positive_int, write_text
 from resnetlab.config import Device
+from resnetlab.errors import UserInputError
 from resnetlab.inference.predict import expand_image_paths, format_predictions, load_trained, predict
 
 
@@ -61,10 +62,18 @@ def add_commands(commands: Commands) -> None:
 def _run_predict(args: argparse.Namespace) -> int:
     from resnetlab.runtime.device import resolve_device
 
-    trained = load_trained(args.checkpoint, resolve_device(args.device))
-    rows = predict(trained, expand_image_paths(args.images), topk=args.topk, compile=args.compile)
     if args.json and args.format not in ("text", "json"):
         raise UsageError(f"--json and --format {args.format} contradict each other; give one of them")
+    trained = load_trained(args.checkpoint, resolve_device(args.device))
+    skipped: list[str] = []
+    paths = expand_image_paths(args.images)
+    rows = predict(
+        trained, paths, topk=args.topk, compile=args.compile, skip=lambda path, why: skipped.append(f"{path} ({why})")
+    )
+    if skipped:  # a bad file is named and the others are predicted; none readable is an error
+        print(f"resnetlab: skipped {len(skipped)} unreadable image(s): {'; '.join(skipped)}", file=sys.stderr)
+    if not rows:
+        raise UserInputError(f"none of the {len(paths)} image(s) could be read; check the files named above")
     style = "json" if args.json else args.format
     text = format_predictions(rows, style)
     if args.out is None:

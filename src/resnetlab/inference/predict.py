@@ -6,7 +6,7 @@ import csv
 import glob
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,8 +149,16 @@ def decode_image(path: Path, channels: int, height: int, width: int, resize: int
 
 
 def predict(
-    trained: Trained, paths: Iterable[Path], *, topk: int, batch_size: int = 64, compile: bool = False
+    trained: Trained,
+    paths: Iterable[Path],
+    *,
+    topk: int,
+    batch_size: int = 64,
+    compile: bool = False,
+    skip: Callable[[Path, str], None] | None = None,
 ) -> list[dict[str, Any]]:
+    """The top-`topk` classes of each image. An image that cannot be read stops it with a one-line error, unless
+    `skip` is given: then it is handed the path and why, and the other images are predicted."""
     channels, height, width = trained.record.preprocess.input_size
     resize = trained.record.preprocess.resize
     device = next(trained.model.parameters()).device
@@ -161,8 +169,11 @@ def predict(
     rows: list[dict[str, Any]] = []
     paths = list(paths)
     for start in range(0, len(paths), batch_size):
-        chunk = paths[start : start + batch_size]
-        images = torch.stack([decode_image(p, channels, height, width, resize) for p in chunk]).to(device)
+        decoded = _decoded(paths[start : start + batch_size], (channels, height, width), resize, skip)
+        if not decoded:
+            continue
+        chunk = [path for path, _ in decoded]
+        images = torch.stack([image for _, image in decoded]).to(device)
         with torch.inference_mode():
             probabilities = model(normalize(images)).softmax(dim=1)
         top = probabilities.topk(k, dim=1)
@@ -174,6 +185,24 @@ def predict(
                 }
             )
     return rows
+
+
+def _decoded(
+    paths: Sequence[Path],
+    size: tuple[int, int, int],
+    resize: int | None,
+    skip: Callable[[Path, str], None] | None,
+) -> list[tuple[Path, torch.Tensor]]:
+    """Each readable image of `paths` with its path, decoded; an unreadable one raises, or goes to `skip` when given."""
+    decoded = []
+    for path in paths:
+        try:
+            decoded.append((path, decode_image(path, *size, resize)))
+        except UserInputError as error:
+            if skip is None:
+                raise
+            skip(path, str(error).removeprefix(f"cannot read image {path}: "))
+    return decoded
 
 
 def format_predictions(rows: list[dict[str, Any]], style: str) -> str:
