@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -49,11 +51,34 @@ def bf16_supported(device: torch.device) -> bool:
     return device.type == "cpu"
 
 
+class EmulatedBf16Warning(UserWarning):
+    """bf16 asked for on a CPU that only emulates it."""
+
+
+# How much slower a ResNet training step runs in emulated bf16 than in fp32 on an AVX2 or AVX-512 CPU without BF16:
+# benchmarks.train_step measured 0.08x the fp32 reference for cifar_resnet56 (docs/performance.md).
+EMULATED_BF16_SLOWDOWN = 12
+
+
+@functools.cache
+def _warn_emulated_bf16() -> None:
+    """Once a process: bf16 asked for explicitly where the CPU emulates it."""
+    warnings.warn(
+        f"bf16 is emulated on this CPU (no AVX512-BF16 or AMX): expect about {EMULATED_BF16_SLOWDOWN}x slower steps "
+        "than fp32; --precision auto (fp32 here) is the fast path",
+        EmulatedBf16Warning,
+        stacklevel=4,
+    )
+
+
 def check_precision(device: torch.device, precision: Precision) -> Precision:
-    """`precision` resolved for `device`; a clear error where the device cannot compute in it."""
+    """`precision` resolved for `device`; a clear error where the device cannot compute in it, and one warning where
+    it asks for bf16 on a CPU that emulates it."""
     precision = resolve_precision(device, precision)
     if precision == "bf16" and not bf16_supported(device):
         raise UserInputError(f"bf16 is not supported on {device}; use --precision fp32")
+    if precision == "bf16" and device.type == "cpu" and not fast_bf16(device):
+        _warn_emulated_bf16()
     if precision == "fp16" and device.type != "cuda":
         raise UserInputError(f"fp16 needs a CUDA device, not {device}; use --precision bf16 or fp32")
     return precision
