@@ -87,3 +87,21 @@ def test_a_state_dict_saved_as_pt_opens_as_pretrained_weights(tmp_path: Path) ->
     trained = load_trained(tmp_path / "resnet18.pt", torch.device("cpu"))
     assert trained.record.model_name == "resnet18" and len(trained.classes) == 1000
     assert trained.record.preprocess.input_size == (3, 224, 224) and trained.record.preprocess.pixel_mean is None
+
+
+def test_prediction_decodes_an_image_as_the_in_memory_folder_trained_on_it(tmp_path: Path) -> None:
+    """One decoder: a square network's input is the folder's training decode of the same file, pixel for pixel."""
+    from PIL import Image
+
+    from resnetlab.data.folder import decode_square
+    from resnetlab.data.views import SquareView
+    from resnetlab.inference.predict import decode_image
+
+    path = tmp_path / "wide.jpg"
+    pixels = np.random.default_rng(0).integers(0, 256, size=(45, 70, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path, quality=90)
+    assert torch.equal(decode_image(path, 3, 32, 32), SquareView(32)(str(path)))
+    grey = decode_image(path, 1, 8, 8)
+    assert grey.shape == (1, 8, 8) and torch.equal(
+        grey[0], torch.from_numpy(np.array(decode_square(path, 8, grey=True)))
+    )

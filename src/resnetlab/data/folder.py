@@ -192,24 +192,34 @@ def decode_tree(root: Path, classes: list[str], files: list[str], labels: list[i
     return Decoded(ImageSet(images, kept_labels, list(classes)), skipped)
 
 
-def decode_square(path: str, size: int | None) -> np.ndarray:
-    """One file as an H x W x 3 uint8 array, resized (shorter side to `size`, centre square) when `size` is set."""
+def open_image(path: str | Path, shorter_side: int | None = None, *, grey: bool = False) -> Image.Image:
+    """An image file as RGB (or grey), decoded the one way resnetlab decodes images, for training, evaluation and
+    prediction alike: JPEGs at the smallest 1/2^k scale whose sides still cover `shorter_side` (None: full size).
+    Pillow's errors for a file it cannot read pass through; each caller says what it does with them."""
     # Reading the bytes first and decoding from memory measured ~30% faster than Image.open(path) on small JPEGs.
     with open(path, "rb") as stream:
         content = stream.read()
-    with Image.open(io.BytesIO(content)) as image:
-        if size is not None:
-            image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale that still covers the target size
-        rgb = to_rgb(image)
-        if size is not None:
-            width, height = rgb.size
-            side = min(width, height)
-            left, top = (width - side) // 2, (height - side) // 2
-            # Resizing the centred square in one step is resizing the shorter side to `size` and cropping the
-            # centre (up to rounding at the crop's edges), without resampling pixels that are then thrown away.
-            box = (left, top, left + side, top + side)
-            rgb = rgb.resize((size, size), Image.Resampling.BILINEAR, box=box)
-        return np.asarray(rgb)
+    image = Image.open(io.BytesIO(content))
+    if shorter_side is not None:
+        # The reduced-scale decode is what makes full-size JPEGs affordable on two cores: a 500x375 photo needed at
+        # 256 px decodes at 1/1, a 4000x3000 one at 1/8.
+        image.draft("L" if grey else "RGB", (shorter_side, shorter_side))
+    return image.convert("L") if grey else to_rgb(image)
+
+
+def decode_square(path: str | Path, size: int | None, *, grey: bool = False) -> np.ndarray:
+    """One file as an H x W x 3 (grey: H x W) uint8 array, resized (shorter side to `size`, centre square) when `size`
+    is set: what an in-memory folder trains on, and what prediction feeds a network trained on one."""
+    rgb = open_image(path, size, grey=grey)
+    if size is not None:
+        width, height = rgb.size
+        side = min(width, height)
+        left, top = (width - side) // 2, (height - side) // 2
+        # Resizing the centred square in one step is resizing the shorter side to `size` and cropping the centre (up
+        # to rounding at the crop's edges), without resampling pixels that are then thrown away.
+        box = (left, top, left + side, top + side)
+        rgb = rgb.resize((size, size), Image.Resampling.BILINEAR, box=box)
+    return np.asarray(rgb)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

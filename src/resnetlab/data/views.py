@@ -7,28 +7,18 @@ generator, which the caller seeds per sample. Normalisation and PCA lighting are
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import torch
 from PIL import Image
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
-from resnetlab.data.folder import decode_square, to_rgb
+from resnetlab.data.folder import decode_square, open_image
 
 
 def open_rgb(path: str, shorter_side: int) -> Image.Image:
-    """An RGB image, JPEGs decoded at the smallest 1/2^k scale whose sides are still >= `shorter_side`.
-
-    The reduced-scale decode is what makes full-size JPEGs affordable on two cores: a 500x375 ImageNet photo needed
-    at 256 px decodes at 1/1, a 4000x3000 photo at 1/8.
-    """
-    with open(path, "rb") as stream:
-        content = stream.read()
-    image = Image.open(io.BytesIO(content))
-    image.draft("RGB", (shorter_side, shorter_side))
-    return to_rgb(image)
+    """An RGB image decoded for a view of `shorter_side` pixels (`folder.open_image`, the one decoder)."""
+    return open_image(path, shorter_side)
 
 
 class ScaleAugmentation:

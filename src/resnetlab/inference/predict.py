@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 
+from resnetlab.data.folder import decode_square, open_image
 from resnetlab.data.transforms import Normalization, normalization
 from resnetlab.data.views import CenterView
 from resnetlab.errors import UserInputError
@@ -124,28 +126,30 @@ def expand_image_paths(inputs: Sequence[str]) -> list[Path]:
 
 
 def decode_image(path: Path, channels: int, height: int, width: int, resize: int | None = None) -> torch.Tensor:
-    """One image as uint8 C x H x W: converted to the model's channels, shorter side resized, centre-cropped.
-
-    `resize` (models trained on streamed folders): the training's centre view, shorter side to `resize` first.
+    """One image as uint8 C x H x W, as the network's training saw its images: a square input through the in-memory
+    folder's decode (shorter side to the side, centre square), a streamed folder's network (`resize`) through the
+    training's centre view (shorter side to `resize`, centre crop). Both decode with `data.folder.open_image`.
     """
-    if resize is not None:
-        try:
-            return CenterView(resize, height)(str(path))
-        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-            raise UserInputError(f"cannot read image {path}: {error}") from None
     try:
-        with Image.open(path) as opened:
-            image = opened.convert("L" if channels == 1 else "RGB")
-            scale = max(height / image.height, width / image.width)
-            if (image.height, image.width) != (height, width):
-                size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
-                image = image.resize(size, Image.Resampling.BILINEAR)
-                left, top = (image.width - width) // 2, (image.height - height) // 2
-                image = image.crop((left, top, left + width, top + height))
-            data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        if resize is not None:
+            return CenterView(resize, height)(str(path))
+        grey = channels == 1
+        if height == width:
+            pixels = torch.from_numpy(np.array(decode_square(path, height, grey=grey)))
+        else:
+            pixels = _centre_crop(open_image(path, min(height, width), grey=grey), height, width)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise UserInputError(f"cannot read image {path}: {error}") from None
-    return data.view(height, width, channels).permute(2, 0, 1).contiguous()
+    return (pixels[None] if grey else pixels.permute(2, 0, 1)).contiguous()
+
+
+def _centre_crop(image: Image.Image, height: int, width: int) -> torch.Tensor:
+    """A rectangular input: resized until it covers height x width, then its centre."""
+    scale = max(height / image.height, width / image.width)
+    size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+    image = image.resize(size, Image.Resampling.BILINEAR)
+    left, top = (image.width - width) // 2, (image.height - height) // 2
+    return torch.from_numpy(np.array(image.crop((left, top, left + width, top + height))))
 
 
 def predict(
