@@ -140,16 +140,16 @@ def test_checkpoints_never_sit_between_an_epochs_last_batch_and_its_record(
     tiny_config: TrainConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A checkpoint taken at an epoch's last batch, before its epoch record, would log that epoch twice on resume."""
-    import resnetlab.train.loop as train_module
+    import resnetlab.train.writer as writer_module
 
     saved: list[dict[str, int]] = []
-    original = train_module.save_checkpoint
+    original = writer_module.save_checkpoint
 
     def record(state: dict[str, object], path: Path) -> None:
         saved.append(state["progress"])  # type: ignore[arg-type]
         original(state, path)
 
-    monkeypatch.setattr(train_module, "save_checkpoint", record)
+    monkeypatch.setattr(writer_module, "save_checkpoint", record)
     per_epoch = 23  # 1437 digits in batches of 64
     config = dataclasses.replace(tiny_config, runtime=dataclasses.replace(tiny_config.runtime, checkpoint_every=23))
     train(config, out=tmp_path / "run", show_progress=False)
