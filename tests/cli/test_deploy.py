@@ -82,7 +82,7 @@ def test_predict_names_the_unreadable_files_of_a_folder_and_predicts_the_rest(fi
     assert len(result.stderr.strip().splitlines()) == 1 and "skipped 3 unreadable image(s)" in result.stderr
     assert all(name in result.stderr for name in ("broken.jpg", "empty.png", "notes.jpg"))
     nothing = resnetlab_here("predict", str(finetuned), str(folder / "empty.png"), str(folder / "notes.jpg"))
-    assert nothing.returncode != 0 and "none of the 2 image(s) could be read" in nothing.stderr
+    assert nothing.returncode != 0 and "none of the 2 images could be read: " in nothing.stderr
     assert "Traceback" not in nothing.stderr and nothing.stdout == ""
 
 

@@ -65,15 +65,18 @@ def _run_predict(args: argparse.Namespace) -> int:
     if args.json and args.format not in ("text", "json"):
         raise UsageError(f"--json and --format {args.format} contradict each other; give one of them")
     trained = load_trained(args.checkpoint, resolve_device(args.device))
-    skipped: list[str] = []
+    skipped: list[tuple[Path, str]] = []
     paths = expand_image_paths(args.images)
     rows = predict(
-        trained, paths, topk=args.topk, compile=args.compile, skip=lambda path, why: skipped.append(f"{path} ({why})")
+        trained, paths, topk=args.topk, compile=args.compile, skip=lambda path, why: skipped.append((path, why))
     )
-    if skipped:  # a bad file is named and the others are predicted; none readable is an error
-        print(f"resnetlab: skipped {len(skipped)} unreadable image(s): {'; '.join(skipped)}", file=sys.stderr)
-    if not rows:
-        raise UserInputError(f"none of the {len(paths)} image(s) could be read; check the files named above")
+    named = "; ".join(f"{path} ({why})" for path, why in skipped)
+    if not rows:  # nothing readable: one error, naming the file(s)
+        if len(skipped) == 1:
+            raise UserInputError(f"cannot read image {skipped[0][0]}: {skipped[0][1]}")
+        raise UserInputError(f"none of the {len(paths)} images could be read: {named}")
+    if skipped:  # a bad file is named and the others are predicted
+        print(f"resnetlab: skipped {len(skipped)} unreadable image(s): {named}", file=sys.stderr)
     style = "json" if args.json else args.format
     text = format_predictions(rows, style)
     if args.out is None:
