@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from resnetlab import create_model
+from tests.helpers.batchnorm import randomise_batchnorm
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "theory" / "from-scratch.md"
 MODULE = "resnet_from_scratch"
@@ -44,16 +45,15 @@ def count(modules: nn.Module | Iterable[nn.Module]) -> int:
     return sum(p.numel() for module in modules for p in module.parameters())
 
 
-def move_batch_norms(model: nn.Module) -> None:
-    """BN as a trained net has it: scales, shifts and running statistics away from 1, 0, 0 and 1."""
+def outputs_with_their_weights(mine: nn.Module, theirs: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both nets' eval-mode outputs on one random batch, `theirs`' weights (BN moved off the identity) in `mine`."""
+    randomise_batchnorm(theirs)
+    mine.load_state_dict(theirs.state_dict())  # strict
+    mine.eval()
+    theirs.eval()
+    x = torch.randn(4, 3, 32, 32)
     with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                assert module.running_mean is not None and module.running_var is not None
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.normal_(0.0, 0.5)
-                module.running_mean.normal_(0.0, 0.5)
-                module.running_var.uniform_(0.5, 2.0)
+        return mine(x), theirs(x)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +138,7 @@ def test_resnet20_has_the_parameters_of_cifar_resnet20_and_of_the_pages_table(
 
 def test_with_resnetlabs_weights_it_computes_what_cifar_resnet20_computes(scratch: types.ModuleType) -> None:
     mine, theirs = scratch.resnet20(), create_model("cifar_resnet20")
-    move_batch_norms(theirs)
+    randomise_batchnorm(theirs)
     assert list(mine.state_dict()) == list(theirs.state_dict())
     mine.load_state_dict(theirs.state_dict())  # strict
     x = torch.randn(4, 3, 32, 32)
@@ -182,7 +182,7 @@ def test_the_bottleneck_is_the_first_unit_of_a_resnet50_stage(
     assert count(mine) == count(theirs)
 
     # Names differ where the projection lives (`shortcut` here, torchvision's `downsample` there); the order does not.
-    move_batch_norms(theirs)
+    randomise_batchnorm(theirs)
     pairs = list(zip(mine.state_dict(), theirs.state_dict().values(), strict=True))
     mine.load_state_dict(dict(pairs))
     mine.eval()
@@ -222,23 +222,11 @@ def test_exercise_the_plain_net_is_cifar_plain20(scratch: types.ModuleType, monk
     monkeypatch.setattr(scratch.BasicBlock, "forward", plain_forward)
     mine, theirs = scratch.resnet20(), create_model("cifar_plain20")
     assert count(mine) == count(theirs) == count(create_model("cifar_resnet20"))
-    move_batch_norms(theirs)
-    mine.load_state_dict(theirs.state_dict())
-    mine.eval()
-    theirs.eval()
-    x = torch.randn(4, 3, 32, 32)
-    with torch.no_grad():
-        torch.testing.assert_close(mine(x), theirs(x))
+    torch.testing.assert_close(*outputs_with_their_weights(mine, theirs))
 
 
 def test_where_the_zeros_go_changes_the_outputs_not_the_count(scratch: types.ModuleType) -> None:
     """The page: a net padded on both sides has the same parameters, but the same weights give other outputs."""
     mine, both = scratch.resnet20(), create_model("cifar_resnet20", pad_channels="both")
     assert count(mine) == count(both)
-    move_batch_norms(both)
-    mine.load_state_dict(both.state_dict())
-    mine.eval()
-    both.eval()
-    x = torch.randn(4, 3, 32, 32)
-    with torch.no_grad():
-        assert not torch.allclose(mine(x), both(x), atol=1e-3)
+    assert not torch.allclose(*outputs_with_their_weights(mine, both), atol=1e-3)

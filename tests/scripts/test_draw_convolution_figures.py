@@ -4,8 +4,6 @@ a random image: the test needs no trained run and no dataset)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -16,18 +14,12 @@ import torch.nn.functional as F
 from PIL import Image
 
 from resnetlab.models import create_model
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "draw_convolution_figures.py"
+from tests.helpers.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def draw() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("draw_convolution_figures", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script("draw_convolution_figures")
 
 
 def assert_a_drawing(path: Path) -> None:

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "keep_results.py"
+from tests.helpers.scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def keep_results() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("keep_results", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("keep_results")
 
 
 def _experiment(root: Path) -> Path:

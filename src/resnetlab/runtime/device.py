@@ -35,7 +35,13 @@ def fast_bf16(device: torch.device) -> bool:
         return torch.cuda.is_bf16_supported()
     if device.type != "cpu":
         return False
-    return native_cpu_bf16(torch._C._cpu._get_cpu_capability())
+    return native_cpu_bf16(_cpu_capability())
+
+
+@functools.cache
+def _cpu_capability() -> dict[str, Any]:
+    """The CPU's flags as torch reports them: read once, not at every autocast (a step's forward asks)."""
+    return dict(torch._C._cpu._get_cpu_capability())
 
 
 def resolve_precision(device: torch.device, precision: Precision) -> Precision:
