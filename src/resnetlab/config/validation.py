@@ -1,18 +1,21 @@
-"""Checking a config: its types and keys by pydantic (against the dataclasses of `resnetlab.config.schema`), then the
-ranges and the rules between keys that types cannot express. Every failure is one line that names the key by its
-dotted name and says what it accepts; an unknown key comes with the closest valid one."""
+"""Checking a config against the dataclasses of `resnetlab.config.schema`, by pydantic: its types and keys, the ranges
+declared beside the keys (pydantic's bounds) and the rules between keys (each section's model validators). Every
+failure is one line that names the key by its dotted name and says what it accepts, the range in the schema's own
+words; an unknown key comes with the closest valid one."""
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import types
 import typing
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from resnetlab.config.schema import ConfigError, TrainConfig
+from resnetlab.config.schema import ConfigError, Rule, TrainConfig, must_be
 
 _ADAPTER = TypeAdapter(TrainConfig)
 
@@ -30,16 +33,30 @@ _ACCEPTS = {
     "dict_type": "a mapping",
     "dataclass_type": "a mapping",
 }
+# A value outside the bounds a key declares (`Field(ge=0, lt=1)`), and those bounds in words: "in [0, 1)", ">= 1".
+_OUT_OF_RANGE = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+_SIGNS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+_BRACKETS = {"gt": "(", "ge": "[", "lt": ")", "le": "]"}
 
 
 def checked_config(values: Any) -> TrainConfig:
-    """The config a mapping describes (sections of keys, as in a recipe), its types and ranges checked."""
+    """The config a mapping describes (sections of keys, as in a recipe), its types, ranges and rules checked."""
     try:
-        config = _ADAPTER.validate_python(values)
+        return _ADAPTER.validate_python(values)
     except ValidationError as error:
-        raise ConfigError(_one_line(error.errors()[0])) from None
-    validate(config)
-    return config
+        raise ConfigError(_one_line(_first(error.errors()))) from None
+
+
+def validate(config: TrainConfig) -> None:
+    """Checks a config built in code (e.g. changed with `dataclasses.replace`) as a file is checked: the same types,
+    ranges and rules, the same one-line errors. Building a config checks nothing; loading one checks it."""
+    checked_config(dataclasses.asdict(config))
+
+
+def _first(errors: list[ErrorDetails]) -> ErrorDetails:
+    """The error to report: a key of the wrong type or an unknown key before any value out of its range (or a
+    broken rule between keys), each kind in the schema's order."""
+    return min(errors, key=lambda error: error["type"] in _OUT_OF_RANGE or error["type"] == "value_error")
 
 
 def _one_line(error: ErrorDetails) -> str:
@@ -47,6 +64,12 @@ def _one_line(error: ErrorDetails) -> str:
     key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".") or "config"
     if error["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
         return _unknown_key(tuple(str(part) for part in loc))
+    if error["type"] == "value_error" and isinstance(error.get("ctx", {}).get("error"), ConfigError):
+        return str(error["ctx"]["error"])  # a rule between keys, worded by its section
+    if error["type"] in _OUT_OF_RANGE:  # the bounds' own words unless the schema declares some
+        ctx = error.get("ctx", {})
+        rule = _rule_at(loc) or _in_words({name: ctx[name] for name in _SIGNS if name in ctx})
+        return must_be(key, rule, _as_held(loc, error["input"]))
     if error["type"] == "literal_error":
         choices = typing.get_args(_hint_at(tuple(str(part) for part in loc)))
         return f"{key} must be one of {', '.join(map(str, choices))}, got {error['input']!r}"
@@ -65,89 +88,72 @@ def _unknown_key(loc: tuple[str, ...]) -> str:
     return f"unknown config key {prefix}{name}{hint}"
 
 
+def range_rule(key: str) -> str | None:
+    """The range the schema declares for a dotted key (`data.val_fraction`), as its errors word it: the key's `Rule`,
+    or its bounds ("in [0, 1)", ">= 1"); None for a key without bounds."""
+    return _rule_at(tuple(key.split(".")))
+
+
+def _rule_at(loc: tuple[int | str, ...]) -> str | None:
+    metadata = _metadata(_declared_at(loc))
+    rules = [item.text for item in metadata if isinstance(item, Rule)]
+    if rules:
+        return rules[0]
+    constraints = [item for info in metadata if isinstance(info, FieldInfo) for item in info.metadata]
+    bounds = {name: getattr(item, name) for item in constraints for name in _SIGNS if hasattr(item, name)}
+    return _in_words(bounds) if bounds else None
+
+
+def _in_words(bounds: dict[str, Any]) -> str:
+    if len(bounds) == 1:
+        ((name, value),) = bounds.items()
+        return f"{_SIGNS[name]} {value}"
+    low = "ge" if "ge" in bounds else "gt"
+    high = "le" if "le" in bounds else "lt"
+    return f"in {_BRACKETS[low]}{bounds[low]}, {bounds[high]}{_BRACKETS[high]}"
+
+
+def _as_held(loc: tuple[int | str, ...], value: Any) -> Any:
+    """The value as the config holds it: a whole number given for a number key is that float (lr=1 holds 1.0)."""
+    if isinstance(value, int) and not isinstance(value, bool) and _value_type(_declared_at(loc)) is float:
+        return float(value)
+    return value
+
+
 def _hint_at(loc: tuple[str, ...]) -> Any:
     """The type the schema gives the key at `loc` (a section's dataclass for a section), without its annotations."""
+    return _strip(_declared_at(loc))
+
+
+def _declared_at(loc: tuple[int | str, ...]) -> Any:
+    """The type the schema declares for the key at `loc` (an int: an item of a list), with its annotations."""
     hint: Any = TrainConfig
     for part in loc:
-        hint = typing.get_type_hints(hint)[part]
+        if isinstance(part, int):
+            hint = typing.get_args(_value_type(hint))[0]
+        else:
+            hint = typing.get_type_hints(_strip(hint), include_extras=True)[part]
+    return hint
+
+
+def _value_type(hint: Any) -> Any:
+    """`hint` without its annotations and its `| None`: `Annotated[float, ...] | None` is float."""
+    hint = _strip(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        values = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        hint = _strip(values[0]) if len(values) == 1 else hint
+    return hint
+
+
+def _strip(hint: Any) -> Any:
     while typing.get_origin(hint) is typing.Annotated:
         hint = typing.get_args(hint)[0]
     return hint
 
 
-def validate(config: TrainConfig) -> None:
-    """Range checks that types cannot express; each failure names the key and the accepted range."""
-    data, optim, schedule, runtime = config.data, config.optim, config.schedule, config.runtime
-    _require(0.0 <= data.val_fraction < 1.0, "data.val_fraction", "in [0, 1)", data.val_fraction)
-    _require(data.batch_size >= 1, "data.batch_size", ">= 1", data.batch_size)
-    _require(data.eval_batch_size >= 1, "data.eval_batch_size", ">= 1", data.eval_batch_size)
-    _require(0.0 < data.test_fraction < 1.0, "data.test_fraction", "in (0, 1)", data.test_fraction)
-    _require(data.image_size is None or data.image_size >= 1, "data.image_size", ">= 1 or null", data.image_size)
-    _require(data.memory_limit_gb > 0, "data.memory_limit_gb", "> 0", data.memory_limit_gb)
-    _require(data.workers >= 0, "data.workers", ">= 0", data.workers)
-    _require(data.crop_size >= 1, "data.crop_size", ">= 1", data.crop_size)
-    low, high = [*data.scale_range, 0, 0][:2]
-    _require(
-        len(data.scale_range) == 2 and data.crop_size <= low <= high,
-        "data.scale_range",
-        f"[low, high] with data.crop_size ({data.crop_size}) <= low <= high",
-        data.scale_range,
-    )
-    _require(
-        data.eval_resize >= data.crop_size,
-        "data.eval_resize",
-        f">= data.crop_size ({data.crop_size})",
-        data.eval_resize,
-    )
-    _require(0.0 <= data.color_jitter < 1.0, "data.color_jitter", "in [0, 1)", data.color_jitter)
-    _require(data.lighting >= 0, "data.lighting", ">= 0", data.lighting)
-    _require(optim.lr > 0, "optim.lr", "> 0", optim.lr)
-    _require(0.0 <= optim.momentum < 1.0, "optim.momentum", "in [0, 1)", optim.momentum)
-    _require(optim.weight_decay >= 0, "optim.weight_decay", ">= 0", optim.weight_decay)
-    _require(optim.grad_clip is None or optim.grad_clip > 0, "optim.grad_clip", "> 0 or null", optim.grad_clip)
-    _require(config.data.cutout >= 0, "data.cutout", ">= 0 (0 turns it off)", config.data.cutout)
-    _require(optim.backbone_lr_scale > 0, "optim.backbone_lr_scale", "> 0", optim.backbone_lr_scale)
-    frozen = config.model.freeze_stages
-    _require(frozen >= 0, "model.freeze_stages", ">= 0 (0 freezes nothing)", frozen)
-    _check_statistics(data.mean, data.std)
-    _require(0.0 <= optim.label_smoothing < 1.0, "optim.label_smoothing", "in [0, 1)", optim.label_smoothing)
-    ema = optim.ema_decay
-    _require(ema is None or 0.0 < ema < 1.0, "optim.ema_decay", "in (0, 1) or null", ema)
-    _require(schedule.length >= 1, "schedule.length", ">= 1", schedule.length)
-    milestones = schedule.milestones
-    _require(
-        all(0 < m < schedule.length for m in milestones) and milestones == sorted(set(milestones)),
-        "schedule.milestones",
-        f"increasing and between 0 and schedule.length ({schedule.length} {schedule.unit}s; a new length "
-        "needs its own milestones, e.g. --set 'schedule.milestones=[...]')",
-        milestones,
-    )
-    _require(0.0 < schedule.gamma <= 1.0, "schedule.gamma", "in (0, 1]", schedule.gamma)
-    _require(0 <= schedule.warmup < schedule.length, "schedule.warmup", "in [0, schedule.length)", schedule.warmup)
-    _require(schedule.warmup_lr is None or schedule.warmup_lr > 0, "schedule.warmup_lr", "> 0", schedule.warmup_lr)
-    until = schedule.warmup_until_error
-    _require(until is None or 0.0 < until < 1.0, "schedule.warmup_until_error", "in (0, 1)", until)
-    _require(until is None or schedule.warmup_lr is not None, "schedule.warmup_lr", "set with warmup_until_error", None)
-    _require(
-        schedule.warmup_lr is None or until is not None,
-        "schedule.warmup_until_error",
-        "set with warmup_lr (the warm-up LR holds until training error falls below it)",
-        None,
-    )
-    _require(data.split_seed >= 0, "data.split_seed", ">= 0", data.split_seed)  # numpy's generators take no sign
-    _require(runtime.seed >= 0, "runtime.seed", ">= 0", runtime.seed)
-    _require(runtime.eval_every >= 1, "runtime.eval_every", ">= 1", runtime.eval_every)
-    _require(runtime.log_every >= 1, "runtime.log_every", ">= 1", runtime.log_every)
-    _require(runtime.checkpoint_every >= 0, "runtime.checkpoint_every", ">= 0", runtime.checkpoint_every)
-
-
-def _check_statistics(mean: list[float] | None, std: list[float] | None) -> None:
-    _require((mean is None) == (std is None), "data.mean and data.std", "set together or both null", [mean, std])
-    if mean is not None and std is not None:
-        _require(len(mean) == len(std) >= 1, "data.std", f"as long as data.mean ({len(mean)} values)", std)
-        _require(all(s > 0 for s in std), "data.std", "> 0 per channel", std)
-
-
-def _require(ok: bool, key: str, rule: str, value: object) -> None:
-    if not ok:
-        raise ConfigError(f"{key} must be {rule}, got {value!r}")
+def _metadata(hint: Any) -> list[Any]:
+    """The annotations of `hint` and of the types inside it (`Annotated[Float, Field(gt=0)] | None`)."""
+    if typing.get_origin(hint) is typing.Annotated:
+        base, *own = typing.get_args(hint)
+        return own + _metadata(base)
+    return [item for arg in typing.get_args(hint) for item in _metadata(arg)]
