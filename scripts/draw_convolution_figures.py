@@ -37,7 +37,7 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.patches import Rectangle
 from PIL import Image
 
-from resnetlab.inference.predict import decode_image, input_normalization, load_trained
+from resnetlab.inference.trained import decode_image, input_normalization, load_trained
 from resnetlab.models.network import ResNet
 
 if TYPE_CHECKING:

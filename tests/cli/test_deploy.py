@@ -69,21 +69,45 @@ def test_predict_writes_csv_with_the_top_classes(finetuned: Path, workspace: Pat
     assert all(float(row["probability_1"]) >= float(row["probability_2"]) for row in rows)
 
 
-def test_predict_names_the_unreadable_files_of_a_folder_and_predicts_the_rest(finetuned: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "mixed"
+def _with_unreadable_files(folder: Path) -> Path:
+    """Two photos of one class, and three files that are no readable image."""
     write_photos(folder, classes=1, per_class=2)
     good = (folder / "class_0" / "000.jpg").read_bytes()
     (folder / "broken.jpg").write_bytes(good[: len(good) // 2])  # truncated
     (folder / "empty.png").write_bytes(b"")
     (folder / "notes.jpg").write_text("not an image\n")
+    return folder
+
+
+def test_predict_names_the_unreadable_files_of_a_folder_and_predicts_the_rest(finetuned: Path, tmp_path: Path) -> None:
+    folder = _with_unreadable_files(tmp_path / "mixed")
     result = resnetlab_here("predict", str(finetuned), str(folder))
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # the predictions are written, and a script notices the skips
     assert len(result.stdout.splitlines()) == 2  # the two photos
     assert len(result.stderr.strip().splitlines()) == 1 and "skipped 3 unreadable image(s)" in result.stderr
     assert all(name in result.stderr for name in ("broken.jpg", "empty.png", "notes.jpg"))
     nothing = resnetlab_here("predict", str(finetuned), str(folder / "empty.png"), str(folder / "notes.jpg"))
     assert nothing.returncode != 0 and "none of the 2 images could be read: " in nothing.stderr
     assert "Traceback" not in nothing.stderr and nothing.stdout == ""
+
+
+def test_embed_names_the_unreadable_files_and_embeds_the_rest(finetuned: Path, tmp_path: Path) -> None:
+    folder = _with_unreadable_files(tmp_path / "mixed")
+    result = resnetlab_here("embed", str(finetuned), str(folder), "--out", str(tmp_path / "feats.npy"))
+    assert result.returncode == 1 and result.stdout.startswith("2 x 512 features:"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "skipped 3 unreadable image(s)" in result.stderr
+    listed = (tmp_path / "feats.txt").read_text().splitlines()
+    assert np.load(tmp_path / "feats.npy").shape == (2, 512) and "Traceback" not in result.stderr
+    assert [Path(name).name for name in listed] == ["000.jpg", "001.jpg"]  # the rows' images, the skipped ones left out
+
+
+def test_eval_on_a_folder_with_unreadable_files_evaluates_the_rest_and_exits_1(finetuned: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    write_photos(folder, classes=3, per_class=2)
+    (folder / "class_1" / "broken.jpg").write_bytes(b"\xff\xd8 not a whole jpeg")
+    result = resnetlab_here("eval", str(finetuned), "--data", str(folder))
+    assert result.returncode == 1 and f"on 6 images of {folder}" in result.stdout, result.stderr
+    assert "skipped 1 file(s)" in result.stderr and "broken.jpg" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_embed_writes_one_row_per_image(finetuned: Path, workspace: Path) -> None:

@@ -14,7 +14,7 @@ from PIL import Image
 from torch import nn
 
 from resnetlab.errors import UserInputError
-from resnetlab.inference.predict import input_normalization, load_trained
+from resnetlab.inference.trained import input_normalization, load_trained
 from resnetlab.models import create_model
 from resnetlab.models.pretrained import CIFAR10_CLASSES, IMAGENET_MEAN, IMAGENET_STD
 from tests.helpers.batchnorm import randomise_batchnorm

@@ -9,7 +9,7 @@ from PIL import Image
 from resnetlab.errors import UserInputError
 from resnetlab.inference.embed import embed, save_features
 from resnetlab.inference.explain import explain
-from resnetlab.inference.predict import Trained, decode_image, input_normalization
+from resnetlab.inference.trained import Trained, decode_image, input_normalization
 from resnetlab.models import create_model
 from resnetlab.models.record import ModelRecord, Preprocess
 from tests.data.fakes import write_photos

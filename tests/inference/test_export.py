@@ -9,7 +9,7 @@ import torchvision
 
 from resnetlab.errors import UserInputError
 from resnetlab.inference.export import export_model, read_metadata
-from resnetlab.inference.predict import Trained, open_pretrained
+from resnetlab.inference.trained import Trained, open_pretrained
 from resnetlab.models import create_model
 from resnetlab.models.record import ModelRecord, Preprocess
 from tests.data.fakes import write_photos

@@ -11,7 +11,8 @@ from PIL import Image
 from resnetlab.config import TrainConfig
 from resnetlab.errors import UserInputError
 from resnetlab.inference.evaluate_run import evaluate_checkpoint
-from resnetlab.inference.predict import decode_image, expand_image_paths, load_trained, predict
+from resnetlab.inference.predict import expand_image_paths, predict
+from resnetlab.inference.trained import decode_image, load_trained
 from resnetlab.models import create_model
 from resnetlab.runs.checkpoint import save_checkpoint
 from resnetlab.train.loop import train
@@ -95,7 +96,7 @@ def test_prediction_decodes_an_image_as_the_in_memory_folder_trained_on_it(tmp_p
 
     from resnetlab.data.folder import decode_square
     from resnetlab.data.views import SquareView
-    from resnetlab.inference.predict import decode_image
+    from resnetlab.inference.trained import decode_image
 
     path = tmp_path / "wide.jpg"
     pixels = np.random.default_rng(0).integers(0, 256, size=(45, 70, 3), dtype=np.uint8)

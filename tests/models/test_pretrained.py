@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
 from resnetlab.models.pretrained import IMAGENET_MEAN, IMAGENET_STD, infer_model_name, load_into, load_pretrained
-from resnetlab.models.record import CHECKPOINT_FORMAT, ModelRecord, Preprocess
+from resnetlab.models.record import ModelRecord, Preprocess
 
 
 def _max_logit_difference(reference: torch.nn.Module, name: str, source: str) -> float:
@@ -159,11 +159,10 @@ def _run_safetensors(folder: Path) -> Path:
 
 
 def test_a_runs_safetensors_file_brings_its_classes_and_preprocessing(tmp_path: Path) -> None:
-    path = _run_safetensors(tmp_path / "run")
-    for source in (path, path.parent):  # the file, or the finished run's directory
-        weights = load_pretrained(str(source))
-        assert (weights.model_name, weights.classes, weights.mean) == ("cifar_resnet20", ["cat", "dog"], (0.4,) * 3)
-        assert (weights.input_size, weights.resize, weights.model_options) == (32, None, {})
+    path = _run_safetensors(tmp_path / "run")  # the folder is runs/weights.py's (tests/runs/test_weights.py)
+    weights = load_pretrained(str(path))
+    assert (weights.model_name, weights.classes, weights.mean) == ("cifar_resnet20", ["cat", "dog"], (0.4,) * 3)
+    assert (weights.input_size, weights.resize, weights.model_options) == (32, None, {})
 
 
 def test_pretrained_weights_give_the_record_a_trained_model_has(tmp_path: Path) -> None:
@@ -177,11 +176,12 @@ def test_pretrained_weights_give_the_record_a_trained_model_has(tmp_path: Path) 
 
 
 def test_a_resnetlab_checkpoint_or_an_unfinished_run_is_left_to_runs(tmp_path: Path) -> None:
-    """Their format (header, version, digest) is read in runs/checkpoint.py (load_weights), not here."""
-    torch.save({"format": CHECKPOINT_FORMAT, "version": 2, "payload": torch.zeros(1)}, tmp_path / "last.pt")
-    with pytest.raises(UserInputError, match=r"last\.pt is a resnetlab checkpoint, read through .*load_weights"):
+    """Their format (header, version, digest) is read in runs/, which also decides what a run folder means
+    (runs/weights.py), not here."""
+    torch.save({"format": "resnetlab-checkpoint", "version": 2, "payload": torch.zeros(1)}, tmp_path / "last.pt")
+    with pytest.raises(UserInputError, match=r"last\.pt is a resnetlab checkpoint, read through .*resolve_weights"):
         load_pretrained(str(tmp_path / "last.pt"))
-    with pytest.raises(UserInputError, match=r"holds no model\.safetensors: it is not a finished run's directory"):
+    with pytest.raises(UserInputError, match=r"is a folder: a run folder is read through .*resolve_weights"):
         load_pretrained(str(tmp_path))
 
 

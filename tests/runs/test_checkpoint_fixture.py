@@ -17,15 +17,16 @@ from resnetlab.cli import main
 from resnetlab.errors import UserInputError
 from resnetlab.inference.evaluate_run import evaluate_checkpoint
 from resnetlab.inference.export import export_model, read_metadata
-from resnetlab.inference.predict import load_trained, predict
+from resnetlab.inference.predict import predict
+from resnetlab.inference.trained import load_trained
 from resnetlab.runs.checkpoint import (
     TrainingCheckpoint,
     UnreadableVersionError,
     load_checkpoint,
-    load_weights,
     read_model,
     read_training_checkpoint,
 )
+from resnetlab.runs.weights import load_weights
 from resnetlab.train.loop import resume
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "checkpoint-v2-run"

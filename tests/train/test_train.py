@@ -188,7 +188,8 @@ def _jpeg_tree(root: Path) -> Path:
 def test_a_streamed_folder_trains_with_imagenet_augmentation_and_ten_crop_testing(
     tiny_config: TrainConfig, tmp_path: Path
 ) -> None:
-    from resnetlab.inference.predict import load_trained, predict
+    from resnetlab.inference.predict import predict
+    from resnetlab.inference.trained import load_trained
 
     overrides = {
         "dataset": "folder",

@@ -12,7 +12,8 @@ import torch
 from resnetlab.cli.arguments import Commands, UsageError, add_compile_flag, positive_int, write_text
 from resnetlab.config import Device
 from resnetlab.errors import UserInputError
-from resnetlab.inference.predict import expand_image_paths, format_predictions, load_trained, predict
+from resnetlab.inference.predict import expand_image_paths, format_predictions, predict
+from resnetlab.inference.trained import load_trained
 
 
 def add_commands(commands: Commands) -> None:
@@ -65,18 +66,10 @@ def _run_predict(args: argparse.Namespace) -> int:
     if args.json and args.format not in ("text", "json"):
         raise UsageError(f"--json and --format {args.format} contradict each other; give one of them")
     trained = load_trained(args.checkpoint, resolve_device(args.device))
-    skipped: list[tuple[Path, str]] = []
     paths = expand_image_paths(args.images)
-    rows = predict(
-        trained, paths, topk=args.topk, compile=args.compile, skip=lambda path, why: skipped.append((path, why))
-    )
-    named = "; ".join(f"{path} ({why})" for path, why in skipped)
-    if not rows:  # nothing readable: one error, naming the file(s)
-        if len(skipped) == 1:
-            raise UserInputError(f"cannot read image {skipped[0][0]}: {skipped[0][1]}")
-        raise UserInputError(f"none of the {len(paths)} images could be read: {named}")
-    if skipped:  # a bad file is named and the others are predicted
-        print(f"resnetlab: skipped {len(skipped)} unreadable image(s): {named}", file=sys.stderr)
+    skipped = Skipped(len(paths))
+    rows = predict(trained, paths, topk=args.topk, compile=args.compile, skip=skipped.add)
+    skipped.check_any_left(len(rows))
     style = "json" if args.json else args.format
     text = format_predictions(rows, style)
     if args.out is None:
@@ -84,7 +77,7 @@ def _run_predict(args: argparse.Namespace) -> int:
     else:
         write_text(args.out, text)
         print(f"{len(rows)} predictions: {args.out}")
-    return 0
+    return skipped.exit_code()
 
 
 def _run_embed(args: argparse.Namespace) -> int:
@@ -94,10 +87,43 @@ def _run_embed(args: argparse.Namespace) -> int:
     check_features_path(args.out)
     trained = load_trained(args.checkpoint, resolve_device(args.device))
     paths = expand_image_paths(args.images)
-    features = embed(trained, paths, stage=args.stage)
-    listing = save_features(features, paths, args.out)
+    skipped = Skipped(len(paths))
+    features = embed(trained, paths, stage=args.stage, skip=skipped.add)
+    skipped.check_any_left(features.shape[0])
+    embedded = skipped.left(paths)
+    listing = save_features(features, embedded, args.out)
     print(f"{features.shape[0]} x {features.shape[1]} features: {args.out} (rows in the order of {listing})")
-    return 0
+    return skipped.exit_code()
+
+
+class Skipped:
+    """The images of a folder that could not be read: each named once, in one line, the rest processed; the command
+    then exits with 1, so that a script notices (as `train` names the files it skips)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.files: list[tuple[Path, str]] = []
+
+    def add(self, path: Path, why: str) -> None:
+        self.files.append((path, why))
+
+    def check_any_left(self, processed: int) -> None:
+        """Nothing readable is one error naming the file(s); else the skipped ones are named on stderr."""
+        named = "; ".join(f"{path} ({why})" for path, why in self.files)
+        if processed == 0 and len(self.files) == 1:
+            raise UserInputError(f"cannot read image {self.files[0][0]}: {self.files[0][1]}")
+        if processed == 0:
+            raise UserInputError(f"none of the {self.total} images could be read: {named}")
+        if self.files:
+            print(f"resnetlab: skipped {len(self.files)} unreadable image(s): {named}", file=sys.stderr)
+
+    def left(self, paths: list[Path]) -> list[Path]:
+        """`paths` without the skipped ones, in their order."""
+        unreadable = {path for path, _ in self.files}
+        return [path for path in paths if path not in unreadable]
+
+    def exit_code(self) -> int:
+        return 1 if self.files else 0
 
 
 def _run_export(args: argparse.Namespace) -> int:

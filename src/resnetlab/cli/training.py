@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import get_args
 
@@ -18,6 +19,7 @@ from resnetlab.cli.arguments import (
 )
 from resnetlab.config import Dataset, Device, EvalView, Precision, load_config, with_overrides
 from resnetlab.data import guess_dataset
+from resnetlab.data.folder import SkippedFilesWarning
 from resnetlab.inference.evaluate_run import EvalPrecision, evaluate_checkpoint
 from resnetlab.runtime.distributed import from_environment
 from resnetlab.train.loop import TrainResult, resume, train
@@ -114,7 +116,7 @@ def add_commands(commands: Commands) -> None:
 
 
 def _run_finetune(args: argparse.Namespace) -> int:
-    from resnetlab.runs.checkpoint import load_weights  # a run's checkpoint too, not only torchvision/timm/files
+    from resnetlab.runs.weights import load_weights  # a run's checkpoint too, not only torchvision/timm/files
     from resnetlab.train.finetune import finetune_config
 
     weights = load_weights(args.init)
@@ -210,9 +212,12 @@ def _report_training(result: TrainResult) -> int:
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    result, classes = evaluate_checkpoint(
-        args.checkpoint, data_path=args.data, view=args.view, compile=args.compile, precision=args.precision
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        result, classes = evaluate_checkpoint(
+            args.checkpoint, data_path=args.data, view=args.view, compile=args.compile, precision=args.precision
+        )
+    for warning in caught:  # shown as they would have been; a skipped file also makes the exit code 1
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     where = f" of {args.data}" if args.data else ""  # other data: all of it, or its own test split
     print(
         f"test accuracy {100 * result.top1:.2f}% (top-5 {100 * result.top5:.2f}%, loss {result.loss:.4f}) on "
@@ -221,4 +226,4 @@ def _run_eval(args: argparse.Namespace) -> int:
     if args.per_class:
         for name, accuracy in zip(classes, result.per_class, strict=True):
             print(f"  {name}: {100 * accuracy:.2f}%")
-    return 0
+    return 1 if any(issubclass(warning.category, SkippedFilesWarning) for warning in caught) else 0

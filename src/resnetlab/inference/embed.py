@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -10,30 +10,37 @@ import torch
 
 import resnetlab.files as files
 from resnetlab.errors import UserInputError
-from resnetlab.inference.predict import Trained, decode_image, input_normalization
+from resnetlab.inference.predict import decoded_images
+from resnetlab.inference.trained import Trained, input_normalization
 from resnetlab.models.network import ResNet
 
 
-def embed(trained: Trained, paths: Sequence[Path], *, stage: int | None = None, batch_size: int = 64) -> np.ndarray:
-    """N x D float32 features: the pooled features the head sees (default), or stage `stage`'s map, average-pooled
-    (1..N for the stages; the pre-activation networks' last stage is taken before their final BN-ReLU)."""
+def embed(
+    trained: Trained,
+    paths: Sequence[Path],
+    *,
+    stage: int | None = None,
+    batch_size: int = 64,
+    skip: Callable[[Path, str], None] | None = None,
+) -> np.ndarray:
+    """N x D float32 features, a row per readable image: the pooled features the head sees (default), or stage
+    `stage`'s map, average-pooled (1..N for the stages; the pre-activation networks' last stage is taken before their
+    final BN-ReLU). An unreadable image stops it with a one-line error, or goes to `skip` when given."""
     model = trained.model
     if not isinstance(model, ResNet):
         raise UserInputError("embed needs a resnetlab ResNet checkpoint")
     stages = len(model.stage_names)
     if stage is not None and not 1 <= stage <= stages:
         raise UserInputError(f"--stage must be in 1..{stages} (the network's stages), got {stage}")
-    channels, height, width = trained.record.preprocess.input_size
-    resize = trained.record.preprocess.resize
     device = next(model.parameters()).device
     normalize = input_normalization(trained, device)
     rows: list[np.ndarray] = []
     model.eval()
     for start in range(0, len(paths), batch_size):
-        pixels = torch.stack(
-            [decode_image(p, channels, height, width, resize) for p in paths[start : start + batch_size]]
-        )
-        images = normalize(pixels.to(device))
+        decoded = decoded_images(trained, paths[start : start + batch_size], skip)
+        if not decoded:
+            continue
+        images = normalize(torch.stack([image for _, image in decoded]).to(device))
         with torch.inference_mode():
             if stage is None:
                 features = model.forward_head(model.forward_features(images), pre_logits=True)
@@ -41,7 +48,7 @@ def embed(trained: Trained, paths: Sequence[Path], *, stage: int | None = None, 
                 (stage_map,) = model.forward_intermediates(images, [stage])
                 features = stage_map.mean(dim=(2, 3))
         rows.append(features.float().cpu().numpy())
-    return np.concatenate(rows)
+    return np.concatenate(rows) if rows else np.zeros((0, 0), np.float32)
 
 
 def save_features(features: np.ndarray, paths: Sequence[Path], out: Path) -> Path:

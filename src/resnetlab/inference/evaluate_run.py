@@ -17,8 +17,8 @@ from resnetlab.data.imageset import DataSplits, generator
 from resnetlab.errors import UserInputError
 from resnetlab.inference.evaluate import EvalResult, evaluate
 from resnetlab.inference.optimize import optimize_for_inference
-from resnetlab.inference.predict import Trained, load_trained, trained_config
 from resnetlab.inference.quantize import quantize_int8
+from resnetlab.inference.trained import Trained, load_trained, trained_config
 from resnetlab.runtime.device import check_precision, resolve_device
 
 EvalPrecision = Literal["auto", "fp32", "bf16", "fp16", "int8"]

@@ -12,7 +12,7 @@ from PIL import Image
 import resnetlab.files as files
 from resnetlab.analysis.gradcam import ClassActivation, grad_cam, overlay
 from resnetlab.errors import UserInputError
-from resnetlab.inference.predict import Trained, decode_image, input_normalization
+from resnetlab.inference.trained import Trained, decode_image, input_normalization
 from resnetlab.models.network import ResNet
 
 

@@ -21,7 +21,7 @@ import torch
 
 import resnetlab.files as files
 from resnetlab.errors import UserInputError
-from resnetlab.inference.predict import Trained, decode_image, input_normalization
+from resnetlab.inference.trained import Trained, decode_image, input_normalization
 
 ExportFormat = Literal["onnx", "torchscript"]
 METADATA_KEY = "resnetlab"

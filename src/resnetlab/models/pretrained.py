@@ -6,13 +6,12 @@ timm's plain ResNets and ResNeXts, so their state dicts load as they are. Source
 - `torchvision:resnet50` (the default weights) or `torchvision:resnet50.IMAGENET1K_V2`: torchvision's weights API,
   downloaded once into torch's cache and hash-checked; class names and preprocessing come from the weights' metadata.
 - `timm:resnet50.a1_in1k`: timm's hub (timm must be installed); preprocessing from its pretrained config.
-- a path: a `.pth` / `.pt` / `.bin` state dict (torch.load with weights_only), a `.safetensors` file (a run's
-  model.safetensors brings its ModelRecord: classes, options, preprocessing), or a finished run's directory (its
-  model.safetensors). A bare 1000-class state dict is taken to be ImageNet-trained: ImageNet's class names and
-  normalisation travel with it.
+- a file: a `.pth` / `.pt` / `.bin` state dict (torch.load with weights_only), or a `.safetensors` file (a run's
+  model.safetensors brings its ModelRecord: classes, options, preprocessing). A bare 1000-class state dict is taken to
+  be ImageNet-trained: ImageNet's class names and normalisation travel with it.
 
-resnetlab's own checkpoint files (`last.pt`, an unfinished run) are read one layer up, by
-`resnetlab.runs.checkpoint.load_weights`, where their format (header, version, SHA-256) is known; see models/record.py.
+Run folders and resnetlab's own checkpoint files (`last.pt`) are resolved one layer up, in runs/weights.py, where the
+checkpoint format (header, version, SHA-256) is known; see models/record.py.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ import torch
 from torch import nn
 
 from resnetlab.errors import UserInputError
-from resnetlab.models.record import CHECKPOINT_FORMAT, ModelRecord, Preprocess
+from resnetlab.models.record import ModelRecord, Preprocess
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -242,12 +241,7 @@ def _from_timm(spec: str) -> PretrainedWeights:
 
 def _from_file(path: Path) -> PretrainedWeights:
     if path.is_dir():
-        if not (path / "model.safetensors").is_file():
-            raise UserInputError(
-                f"{path} holds no model.safetensors: it is not a finished run's directory (a running or stopped run's "
-                "weights are in its last.pt)"
-            )
-        path = path / "model.safetensors"
+        raise UserInputError(f"{path} is a folder: a run folder is read through resnetlab.runs.weights.resolve_weights")
     if not path.is_file():
         raise UserInputError(
             f"{path} is not a weights file, a run directory, or torchvision:NAME / timm:NAME (e.g. timm:resnet50)"
@@ -269,9 +263,9 @@ def _from_file(path: Path) -> PretrainedWeights:
             raw = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as error:  # unpickling refusals and damaged files alike: the file cannot be used
             raise UserInputError(f"{path} is not a PyTorch weights file torch.load can read safely ({error})") from None
-    if isinstance(raw, dict) and raw.get("format") == CHECKPOINT_FORMAT:
+    if isinstance(raw, dict) and "format" in raw and "version" in raw:  # a file format's header, not a state dict
         raise UserInputError(
-            f"{path} is a resnetlab checkpoint, read through resnetlab.runs.checkpoint.load_weights; or give its run's "
+            f"{path} is a resnetlab checkpoint, read through resnetlab.runs.weights.resolve_weights; or give its run's "
             "model.safetensors"
         )
     state = _unwrap(raw, path)

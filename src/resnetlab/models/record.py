@@ -6,8 +6,8 @@ export read it (`record.preprocess.input_size`, never a string key).
 
 Why here, in models/: the record describes a model and needs nothing but torch, and pretrained-weight loading (this
 package) reads it from a run's model.safetensors. The checkpoint *file* (its header, versions, SHA-256, the training
-loop's state) is runs/checkpoint.py's business; reading a resnetlab checkpoint as pretrained weights needs all of that,
-so it happens there too (`runs.checkpoint.load_weights`), one layer up, and models/ never imports upward.
+loop's state) is runs/checkpoint.py's business, and which file a source names is runs/weights.py's, one layer up;
+models/ never imports upward.
 
 `to_dict()` gives the layout checkpoints have stored since version 1 (`model_name`, `model_options`, `classes`,
 `preprocess`, and the per-pixel mean beside them as `pixel_mean`), so files stay readable by older resnetlab;
@@ -26,9 +26,6 @@ import torch
 
 from resnetlab.errors import UserInputError
 
-# The header of resnetlab's checkpoint files (runs/checkpoint.py writes and reads them), named here so that weight
-# loading can tell one from a bare state dict.
-CHECKPOINT_FORMAT = "resnetlab-checkpoint"
 Normalize = Literal["channel", "pixel_mean"]
 RECORD_KEYS = ("model_name", "model_options", "classes", "preprocess")  # the plain-valued part, as stored
 

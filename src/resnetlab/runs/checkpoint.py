@@ -14,8 +14,7 @@ reads it through records, never by string keys:
 - `TrainingCheckpoint`: a SavedModel plus what resuming needs: the optimizer, the AMP scaler, the EMA state and
   `LoopState`, where the loop stood (epoch, batch, iteration, warm-up, best accuracy, running sums, random state).
 
-Pretrained-weight loading of resnetlab checkpoints happens here too (`load_weights`): reading one needs the format
-above, and models/ (which reads every other source) cannot import this layer. See models/record.py.
+Which file a source names (a run folder, a checkpoint, pretrained weights) is decided in runs/weights.py.
 """
 
 from __future__ import annotations
@@ -37,11 +36,9 @@ from safetensors.torch import save_file
 
 import resnetlab.files as files
 from resnetlab.errors import UserInputError
-from resnetlab.models.pretrained import PretrainedWeights, load_pretrained
-from resnetlab.models.record import CHECKPOINT_FORMAT, RECORD_KEYS, ModelRecord
-from resnetlab.runs.run_dir import LAST_CHECKPOINT
+from resnetlab.models.record import RECORD_KEYS, ModelRecord
 
-FORMAT = CHECKPOINT_FORMAT
+FORMAT = "resnetlab-checkpoint"  # the header that tells a resnetlab checkpoint from any other PyTorch file
 VERSION = 2  # the version written, and the newest read
 PREVIOUS_SUFFIX = ".prev"  # `last.pt.prev`: the checkpoint before the latest, kept to fall back on
 
@@ -303,21 +300,6 @@ def read_model(path: Path) -> SavedModel:
 def read_training_checkpoint(path: Path) -> TrainingCheckpoint:
     """The state a run resumes from: the checkpoint at `path`, or the one before it when that is damaged."""
     return TrainingCheckpoint.from_dict(load_checkpoint_or_previous(path), path)
-
-
-def load_weights(source: str) -> PretrainedWeights:
-    """Weights to start from (model.init): a resnetlab checkpoint (`.pt`) or a run directory (its last checkpoint),
-    read here, where their format is known; any other source by models.pretrained.load_pretrained."""
-    path = Path(source).expanduser()
-    if not source.startswith(("torchvision:", "timm:")):
-        file = path / LAST_CHECKPOINT if path.is_dir() else path
-        if file.suffix == ".pt" and file.is_file():
-            try:
-                saved = read_model(file)
-            except NotACheckpointError:  # a state dict saved as .pt, as torchvision's and timm's users often do
-                return load_pretrained(str(file))
-            return PretrainedWeights.from_record(saved.record, saved.weights, str(file))
-    return load_pretrained(source)
 
 
 def _safe_load(source: Path | io.BytesIO, path: Path) -> Any:

@@ -16,7 +16,7 @@ from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
 from resnetlab.models.pretrained import PretrainedWeights, load_into
 from resnetlab.models.record import ModelRecord, Preprocess
-from resnetlab.runs.checkpoint import load_weights
+from resnetlab.runs.weights import load_weights
 from resnetlab.runtime.device import resolve_device, resolve_precision
 from resnetlab.train.freeze import freeze_stages
 
