@@ -5,7 +5,7 @@ import torch
 
 from resnetlab import UnknownModelError, create_model, list_models
 from resnetlab.errors import UserInputError
-from resnetlab.models import FeatureExtractor, ResNet
+from resnetlab.models import ResNet
 
 
 def test_every_network_of_both_papers_is_registered() -> None:
@@ -46,14 +46,6 @@ def test_options_reach_the_network() -> None:
     model = create_model("cifar_resnet20", num_classes=100, in_chans=1)
     assert isinstance(model, ResNet)
     assert model(torch.randn(2, 1, 32, 32)).shape == (2, 100)
-
-
-def test_features_only_returns_the_chosen_stage_maps() -> None:
-    model = create_model("cifar_resnet20", features_only=True, out_indices=(1, 3))
-    assert isinstance(model, FeatureExtractor)
-    maps = model(torch.randn(2, 3, 32, 32))
-    assert [tuple(m.shape) for m in maps] == [(2, 16, 32, 32), (2, 64, 8, 8)]
-    assert [(f.module, f.num_chs, f.reduction) for f in model.feature_info] == [("layer1", 16, 1), ("layer3", 64, 4)]
 
 
 def test_out_indices_out_of_range_or_without_features_only_are_refused() -> None:

@@ -7,7 +7,7 @@ from resnetlab.config import OptimConfig
 from resnetlab.errors import UserInputError
 from resnetlab.models import create_model
 from resnetlab.train.freeze import FrozenBatchNorm2d, freeze_stages
-from resnetlab.train.optim import build_optimizer, set_learning_rate
+from resnetlab.train.optim import build_optimizer
 
 
 def _snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -49,23 +49,3 @@ def test_freezing_keeps_the_state_dict_loadable_into_a_plain_model() -> None:
 def test_more_stages_than_the_network_has_is_a_clear_error() -> None:
     with pytest.raises(UserInputError, match=r"model.freeze_stages must be at most 3 \(the network's stages\), got 4"):
         freeze_stages(create_model("cifar_resnet20"), 4)
-
-
-def test_the_backbone_learns_at_a_fraction_of_the_heads_rate() -> None:
-    model = create_model("cifar_resnet20", num_classes=4)
-    optimizer = build_optimizer(model, OptimConfig(lr=0.1, backbone_lr_scale=0.1, decay_bn_and_bias=False))
-    set_learning_rate(optimizer, 0.02)
-    head = {id(p) for p in model.fc.parameters()}
-    for group in optimizer.param_groups:
-        is_head_group = {id(p) for p in group["params"]} <= head
-        assert group["lr"] == pytest.approx(0.02 if is_head_group else 0.002)
-    grouped = sum(len(g["params"]) for g in optimizer.param_groups)
-    assert grouped == len(list(model.parameters()))
-
-
-def test_the_group_layout_does_not_depend_on_the_weight_decay_value() -> None:
-    """A checkpoint's optimizer state must fit the optimizer a resume builds, whatever the decay value."""
-    model = create_model("cifar_resnet20")
-    for decay in (0.0, 1e-4):
-        optimizer = build_optimizer(model, OptimConfig(weight_decay=decay, decay_bn_and_bias=False))
-        assert [g["weight_decay"] for g in optimizer.param_groups] == [decay, 0.0]

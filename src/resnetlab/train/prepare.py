@@ -51,7 +51,7 @@ def prepare(config: TrainConfig, *, resuming: bool = False, init_weights: Pretra
 
 def initial_model(config: TrainConfig) -> nn.Module:
     """The network a run of `config` started from, rebuilt on the CPU: the same seeding, data and construction as
-    `prepare`, so the same initial weights (tests/train/test_initial_model.py compares them with a run's)."""
+    `prepare`, so the same initial weights (tests/train/test_prepare.py compares them with a run's)."""
     seed_everything(config.runtime.seed)
     model_entry(config.model.name)
     splits = load_splits(config.data)

@@ -1,3 +1,6 @@
+"""The depth experiment ([R1] Table 6): its smoke run, the warm-up of 110 layers, its summary at the standard budget
+beside the selection set, its figure."""
+
 from __future__ import annotations
 
 import json
@@ -6,33 +9,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pytest
 
-from resnetlab.experiments import depth, resummarize, run
+from resnetlab.experiments import depth, resummarize
 from resnetlab.experiments.verdict import Spread
 from tests.helpers.figures import assert_house_style, kept
 
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RESNETLAB_CACHE", str(tmp_path / "cache"))
-
-
-def test_shortcuts_smoke_trains_each_option_and_counts_its_parameters(tmp_path: Path) -> None:
-    summary = run("shortcuts", budget="smoke", data=None, out=tmp_path / "shortcuts").read_text()
-    # The networks as trained: on the 1-channel digits the stem has 3x3x1x16 weights instead of paper-facts.md's
-    # 3x3x3x16 (269,722 / 272,474 / 283,962 params for A / B / C with RGB input), 288 fewer.
-    assert "| 20 | A | 269,434 |" in summary and "| 25.03% |" not in summary  # ImageNet numbers: not in CIFAR rows
-    assert "[R1] Table 3 (ImageNet ResNet-34, 10-crop top-1 error): A 25.03%, B 24.52%, C 24.19%." in summary
-    assert "| 20 | B | 272,186 |" in summary
-    assert "| 20 | C | 283,674 |" in summary
-    assert (
-        "- B is better than A (at every depth): **" in summary
-        and "- C is better than B (at every depth): **" in summary
-    )
-    assert "[R1] finds the differences small (0.84 points of top-1 between the options on ImageNet" in summary
-    assert "not [R1]'s option C" not in summary and "without BN" in summary  # C is not [R2]'s 1x1 shortcut
-    configs = [p.read_text() for p in sorted((tmp_path / "shortcuts").glob("ResNet-20-*-seed0/config.yaml"))]
-    # A is the CIFAR nets' default (the parameter counts above show each option was built).
-    assert "options: {}" in configs[0] and "shortcut: B" in configs[1] and "shortcut: C" in configs[2]
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def test_depth_smoke_sets_each_depth_beside_the_paper(depth_smoke: Path) -> None:
@@ -43,20 +24,6 @@ def test_depth_smoke_sets_each_depth_beside_the_paper(depth_smoke: Path) -> None
     assert "selection" not in summary
     assert "- Test error falls as depth grows (to 110 layers): **" in summary
     assert "20 against 32:" in summary  # the endpoints decide; with only two depths, 32 is the deepest
-
-
-def test_identity_mappings_smoke_trains_every_variant_of_both_tables(tmp_path: Path) -> None:
-    out = tmp_path / "identity"
-    summary = run("identity-mappings", budget="smoke", data=None, out=out).read_text()
-    assert "Network: ResNet-20 ([R2] used ResNet-110)." in summary
-    assert len([line for line in summary.splitlines() if line.startswith(("| 1 |", "| 2 |", "| 1, 2 |"))]) == 10
-    assert "| 1 | dropout 0.5 on the shortcut |" in summary and "| fail (> 20%) |" in summary
-    assert "| 2 | full pre-activation |" in summary and "| 6.37% |" in summary
-    assert "unit_order: full_preact" in (out / "full-preact-seed0" / "config.yaml").read_text()
-    assert "gate_bias: -6" in (out / "exclusive-gating-seed0" / "config.yaml").read_text()
-    assert "- Full pre-activation is better than the original unit: **" in summary
-    assert "- The identity shortcut has a lower error than every other shortcut type: **" in summary
-    assert "it is not [R1]'s option C" in summary
 
 
 def test_the_quick_budget_gives_110_layers_the_papers_warm_up(tmp_path: Path) -> None:
