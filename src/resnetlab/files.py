@@ -1,10 +1,14 @@
 """Writing a file safely, the one way resnetlab does it: to a hidden partial file beside it, then one rename. A reader
 never sees half a file, and a write cut off (a crash, a full disk, Ctrl-C) leaves the old file whole: `os.replace`
-within one folder is atomic."""
+within one folder is atomic. The same holds for a folder written whole (a copied run) and for a file several
+processes may write at once (`unique=True`: each writes its own partial file; the last rename wins)."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,16 +22,32 @@ def partial_path(path: Path) -> Path:
 
 
 @contextmanager
-def written(path: Path) -> Iterator[Path]:
-    """`with written(path) as partial:` write `partial`; leaving the block renames it to `path`, an error removes it
-    (and `path` stays as it was)."""
-    partial = partial_path(path)
+def written(path: Path, *, unique: bool = False) -> Iterator[Path]:
+    """`with written(path) as partial:` write `partial` (a file, or a folder made there); leaving the block renames it
+    to `path`, an error removes it (and `path` stays as it was). A partial left by an earlier crash is removed first.
+    `unique`: a partial name of this call's own, for files that several processes may write at the same moment."""
+    partial = _unique_partial(path) if unique else partial_path(path)
+    if not unique:
+        _remove(partial)
     try:
         yield partial
     except BaseException:
-        partial.unlink(missing_ok=True)
+        _remove(partial)
         raise
     partial.replace(path)
+
+
+def _unique_partial(path: Path) -> Path:
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".partial{path.suffix}")
+    os.close(handle)
+    return Path(name)
+
+
+def _remove(partial: Path) -> None:
+    if partial.is_dir() and not partial.is_symlink():
+        shutil.rmtree(partial)
+    else:
+        partial.unlink(missing_ok=True)
 
 
 def write_text(path: Path, text: str, *, errors: str | None = None) -> Path:

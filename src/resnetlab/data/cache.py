@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+import resnetlab.files as files
 from resnetlab.data.imageset import ImageSet
 
 # Bump when the decoded form changes (resizing, colour conversion, layout), so old entries stop matching.
@@ -98,16 +98,10 @@ def _store(entry: Path, decoded: Decoded) -> None:
     }
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)
-        # Temp file + os.replace, as resnetlab.files writes, but under a unique name: several runs may fill the same
-        # entry at once. A reader (another run) sees the old entry or the complete new one, never half.
-        handle, temporary = tempfile.mkstemp(dir=entry.parent, prefix=entry.stem, suffix=".partial")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                torch.save(payload, stream)
-            os.replace(temporary, entry)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        # Several runs may fill the same entry at once: each writes its own partial file. A reader (another run) sees
+        # the old entry or a complete new one, never half.
+        with files.written(entry, unique=True) as partial:
+            torch.save(payload, partial)
     except OSError as error:
         # The data is decoded and usable; a read-only cache only costs the next run a decode.
         warnings.warn(

@@ -303,13 +303,10 @@ def _comparable(config: TrainConfig) -> TrainConfig:
 
 
 def _copy_run(source: Path, run_dir: Path) -> None:
-    """Copy under a temporary name, then rename: an interrupted copy never passes for a finished run."""
-    partial = run_dir.with_name(f".{run_dir.name}.copying")
-    if partial.exists():
-        shutil.rmtree(partial)
-    shutil.copytree(source, partial)
-    (partial / COPIED_FROM).write_text(f"{source.resolve()}\n")
-    partial.replace(run_dir)
+    """Copy under a partial name, then rename: an interrupted copy never passes for a finished run."""
+    with files.written(run_dir) as partial:
+        shutil.copytree(source, partial)
+        (partial / COPIED_FROM).write_text(f"{source.resolve()}\n")
 
 
 def _claim(out: Path, identity: dict[str, Any]) -> None:

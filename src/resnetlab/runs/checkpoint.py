@@ -230,19 +230,16 @@ def save_checkpoint(state: Mapping[str, Any], path: Path) -> None:
             if path.exists():
                 _keep_previous(path)
     except OSError as error:
-        files.partial_path(previous_path(path)).unlink(missing_ok=True)
         kept = f"; {path} still holds the previous checkpoint" if path.exists() else ""
         raise UserInputError(f"cannot write checkpoint {path}: {error.strerror or error}{kept}") from None
 
 
 def _keep_previous(path: Path) -> None:
-    linked = files.partial_path(previous_path(path))
-    linked.unlink(missing_ok=True)
-    try:
-        os.link(path, linked)  # no copy: the same bytes under a second name
-    except OSError:  # a file system without hard links
-        shutil.copy2(path, linked)
-    linked.replace(previous_path(path))
+    with files.written(previous_path(path)) as linked:
+        try:
+            os.link(path, linked)  # no copy: the same bytes under a second name
+        except OSError:  # a file system without hard links
+            shutil.copy2(path, linked)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
