@@ -28,6 +28,7 @@ from resnetlab.runs.checkpoint import (
 )
 from resnetlab.runs.weights import load_weights
 from resnetlab.train.loop import resume
+from resnetlab.train.running import Position
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "checkpoint-v2-run"
 
@@ -53,7 +54,7 @@ def test_the_fixture_reads_as_typed_records(run: Path) -> None:
     assert record.model_options == {"num_classes": 10, "in_chans": 1}
     assert record.preprocess.input_size == (1, 8, 8) and record.preprocess.resize is None
     assert record.preprocess.normalize == "channel" and len(record.preprocess.mean) == 1
-    loop = checkpoint.loop
+    loop = Position.from_dict(checkpoint.loop, torch.device("cpu"), checkpoint.source)  # the loop's own state type
     assert (loop.epoch, loop.batch, loop.iteration, loop.warming_up) == (0, 2, 2, False)
     assert loop.epoch_sums.count == 64 and loop.window.count == 0
     # Written back, the records give the layout the file had: older resnetlab reads what this one writes.
@@ -62,7 +63,7 @@ def test_the_fixture_reads_as_typed_records(run: Path) -> None:
     assert set(again) == set(stored) - {"format", "version"}
     assert again["progress"] == stored["progress"] and again["preprocess"] == stored["preprocess"]
     assert all(torch.equal(again["model"][k], v) for k, v in stored["model"].items())
-    assert TrainingCheckpoint.from_dict(again, "again").loop == loop
+    assert TrainingCheckpoint.from_dict(again, "again").loop["progress"] == loop.to_dict()["progress"]
 
 
 def test_the_fixture_evaluates_predicts_and_exports(run: Path, tmp_path: Path) -> None:
@@ -87,7 +88,7 @@ def test_the_fixture_resumes_to_a_finished_run(run: Path) -> None:
     assert [r["iteration"] for r in records if r["kind"] == "iteration"] == [2, 4]  # iteration 2 logged once
     assert records[-1]["kind"] == "final"
     assert {"test_metrics.json", "model.safetensors", "best.pt"} <= {p.name for p in run.iterdir()}
-    assert read_training_checkpoint(run / "last.pt").loop.iteration == 4
+    assert read_training_checkpoint(run / "last.pt").loop["progress"]["iteration"] == 4
 
 
 def test_an_unfinished_run_is_weights_to_start_from(run: Path) -> None:
@@ -103,8 +104,9 @@ def test_a_version_1_file_still_loads(run: Path, tmp_path: Path) -> None:
     del stored["preprocess"]["resize"], stored["progress"]["window"], stored["progress"]["epoch_sums"]
     torch.save({"format": "resnetlab-checkpoint", "version": 1, **stored}, tmp_path / "v1.pt")
     checkpoint = read_training_checkpoint(tmp_path / "v1.pt")
-    assert checkpoint.model.record.preprocess.resize is None and checkpoint.loop.iteration == 2
-    assert checkpoint.loop.epoch_sums.count == 0
+    loop = Position.from_dict(checkpoint.loop, torch.device("cpu"), checkpoint.source)
+    assert checkpoint.model.record.preprocess.resize is None and loop.iteration == 2
+    assert loop.epoch_sums.count == 0
 
 
 @pytest.mark.parametrize(

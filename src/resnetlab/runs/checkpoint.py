@@ -11,8 +11,9 @@ reads it through records, never by string keys:
 
 - `ModelRecord` (models/record.py): what the model is and how to feed it; `SavedModel` adds its weights and the
   run's config: all that eval, predict and export need.
-- `TrainingCheckpoint`: a SavedModel plus what resuming needs: the optimizer, the AMP scaler, the EMA state and
-  `LoopState`, where the loop stood (epoch, batch, iteration, warm-up, best accuracy, running sums, random state).
+- `TrainingCheckpoint`: a SavedModel plus what resuming needs: the optimizer, the AMP scaler, the EMA state and where
+  the loop stood (epoch, batch, iteration, warm-up, best accuracy, running sums, random state), which the loop's own
+  state type reads and writes (train/running.py's `Position`).
 
 Which file a source names (a run folder, a checkpoint, pretrained weights) is decided in runs/weights.py.
 """
@@ -89,96 +90,24 @@ class SavedModel:
         )
 
 
-@dataclass(frozen=True)
-class Totals:
-    """A RunningSums' content: loss summed over samples, misclassified samples, samples."""
-
-    loss: float = 0.0
-    errors: int = 0
-    count: int = 0
-
-    def to_dict(self) -> dict[str, float | int]:
-        return {"loss": self.loss, "errors": self.errors, "count": self.count}
-
-    @classmethod
-    def from_dict(cls, stored: Mapping[str, Any]) -> Totals:
-        return cls(float(stored["loss"]), int(stored["errors"]), int(stored["count"]))
-
-
-@dataclass(frozen=True, eq=False)
-class RngState:
-    """The random generators' state: the CPU's, and the GPUs' where there are (shortcut dropout draws from them)."""
-
-    cpu: torch.Tensor = field(repr=False)
-    cuda: list[torch.Tensor] | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"torch": self.cpu} if self.cuda is None else {"torch": self.cpu, "cuda": self.cuda}
-
-    @classmethod
-    def from_dict(cls, stored: Mapping[str, Any]) -> RngState:
-        cuda = stored.get("cuda")
-        return cls(stored["torch"], list(cuda) if cuda is not None else None)
-
-
-@dataclass(frozen=True)
-class LoopState:
-    """Where the training loop stood, so that a resumed run logs and decides as the uninterrupted one would."""
-
-    epoch: int  # the epoch of the next batch
-    batch: int  # the index of the next batch within that epoch
-    iteration: int  # steps taken
-    warming_up: bool  # [R1] Sec. 4.2's ResNet-110 warm-up, until training error falls under the threshold
-    best_top1: float  # the best evaluation accuracy so far (-1 before the first): when `best.pt` is replaced
-    window: Totals  # the running sums of the current log window
-    epoch_sums: Totals  # and of the current epoch
-    rng: RngState = field(compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The stored `progress` and `rng` entries."""
-        progress = {
-            "epoch": self.epoch,
-            "batch": self.batch,
-            "iteration": self.iteration,
-            "warming_up": self.warming_up,
-            "best_top1": self.best_top1,
-            "window": self.window.to_dict(),
-            "epoch_sums": self.epoch_sums.to_dict(),
-        }
-        return {"progress": progress, "rng": self.rng.to_dict()}
-
-    @classmethod
-    def from_dict(cls, stored: Mapping[str, Any]) -> LoopState:
-        progress = stored["progress"]
-        # Version 1 files written before the sums were saved: a resumed run starts them afresh.
-        window, epoch_sums = (progress.get(key) for key in ("window", "epoch_sums"))
-        return cls(
-            epoch=int(progress["epoch"]),
-            batch=int(progress["batch"]),
-            iteration=int(progress["iteration"]),
-            warming_up=bool(progress["warming_up"]),
-            best_top1=float(progress["best_top1"]),
-            window=Totals.from_dict(window) if window is not None else Totals(),
-            epoch_sums=Totals.from_dict(epoch_sums) if epoch_sums is not None else Totals(),
-            rng=RngState.from_dict(stored["rng"]),
-        )
-
-
 @dataclass(frozen=True, eq=False)  # weights are tensors: compare them with torch.equal
 class TrainingCheckpoint:
     """Everything `resume` needs to continue a run exactly: the saved model and the training state around it."""
 
     model: SavedModel
-    loop: LoopState
+    # Where the training loop stood, as stored: {"progress": {...}, "rng": {...}}. Read and written by the loop's own
+    # state type (train/running.py's `Position.to_dict` / `from_dict`), the one set of types for it, live and saved.
+    loop: dict[str, Any] = field(repr=False)
     optimizer: dict[str, Any] = field(repr=False)
     scaler: dict[str, Any] | None = field(default=None, repr=False)  # the AMP loss scaler (fp16)
     # With EMA, `model.weights` are the average; training continues from these (stored as "trained_model"), and the
     # average's own counters are in `average`. None without EMA.
     trained_weights: dict[str, torch.Tensor] | None = field(default=None, repr=False)
     average: dict[str, Any] | None = field(default=None, repr=False)
+    source: str = ""  # the file it was read from, for the errors that name it
 
     def to_dict(self) -> dict[str, Any]:
-        stored = {**self.model.to_dict(), **self.loop.to_dict(), "optimizer": self.optimizer}
+        stored = {**self.model.to_dict(), **self.loop, "optimizer": self.optimizer}
         optional = {"scaler": self.scaler, "trained_model": self.trained_weights, "average": self.average}
         return {**stored, **{key: value for key, value in optional.items() if value is not None}}
 
@@ -188,13 +117,14 @@ class TrainingCheckpoint:
         missing = [key for key in ("optimizer", "progress", "rng") if key not in stored]
         if missing:
             raise UserInputError(f"{source} lacks {', '.join(missing)}: it is not a checkpoint a run can resume from")
-        try:
-            loop = LoopState.from_dict(stored)
-        except (KeyError, TypeError, ValueError) as error:
-            what = f"{type(error).__name__}: {error}"
-            raise UserInputError(f"{source} holds a malformed training state ({what})") from None
         return cls(
-            model, loop, stored["optimizer"], stored.get("scaler"), stored.get("trained_model"), stored.get("average")
+            model,
+            {"progress": stored["progress"], "rng": stored["rng"]},
+            stored["optimizer"],
+            stored.get("scaler"),
+            stored.get("trained_model"),
+            stored.get("average"),
+            str(source),
         )
 
 

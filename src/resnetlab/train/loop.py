@@ -184,8 +184,8 @@ def _starting_position(
     if checkpoint is None:
         return Position.start(device, warming_up=config.schedule.warmup_until_error is not None)
     training.restore(checkpoint)
-    position = Position.resumed(checkpoint.loop, device)
-    restore_rng(checkpoint.loop.rng)
+    position = Position.from_dict(checkpoint.loop, device, checkpoint.source)
+    restore_rng(checkpoint.loop["rng"])
     return position
 
 

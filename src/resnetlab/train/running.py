@@ -1,16 +1,18 @@
-"""The training loop's running state, and what checkpoints carry of it (runs/checkpoint.py's `LoopState`): where the
-loop stands, the loss and error sums, the random generators; and the run's batches from where it stands."""
+"""The training loop's state, live and as checkpoints store it (one set of types: `Position` and its `RunningSums`,
+with `to_dict` / `from_dict` in the stored layout): where the loop stands, the loss and error sums, the random
+generators; and the run's batches from where it stands."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from resnetlab.data import BatchStream, FileStream
-from resnetlab.runs.checkpoint import LoopState, RngState, Totals
+from resnetlab.errors import UserInputError
 from resnetlab.runtime.distributed import Parallel
 
 
@@ -43,41 +45,47 @@ class RunningSums:
         self.errors.zero_()
         self.count = 0
 
-    def state(self) -> Totals:
-        return Totals(self.loss.item(), int(self.errors.item()), self.count)
+    def to_dict(self) -> dict[str, float | int]:
+        """As stored: loss summed over samples, misclassified samples, samples."""
+        return {"loss": self.loss.item(), "errors": int(self.errors.item()), "count": self.count}
 
-    def load(self, state: Totals) -> None:
-        self.loss.fill_(state.loss)
-        self.errors.fill_(state.errors)
-        self.count = state.count
+    def load(self, stored: Mapping[str, Any] | None) -> None:
+        """The stored sums (None: a version 1 file written before the sums were saved; they start afresh)."""
+        if stored is None:
+            return
+        self.loss.fill_(float(stored["loss"]))
+        self.errors.fill_(int(stored["errors"]))
+        self.count = int(stored["count"])
 
 
-def rng_state() -> RngState:
-    # Shortcut dropout draws from the CUDA generator where there is one.
-    return RngState(torch.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+def rng_to_dict() -> dict[str, Any]:
+    """The random generators' state as stored: the CPU's, and the GPUs' where there are (shortcut dropout draws from
+    the CUDA generator)."""
+    cpu = torch.get_rng_state()
+    return {"torch": cpu, "cuda": torch.cuda.get_rng_state_all()} if torch.cuda.is_available() else {"torch": cpu}
 
 
-def restore_rng(state: RngState) -> None:
-    torch.set_rng_state(state.cpu)
-    if state.cuda is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state.cuda)
+def restore_rng(stored: Mapping[str, Any]) -> None:
+    torch.set_rng_state(stored["torch"])
+    if stored.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(list(stored["cuda"]))
 
 
 @dataclass(eq=False)
 class Position:
     """Where the loop stands and what it has counted: the next batch to run, [R1]'s ResNet-110 warm-up, the best
-    evaluation so far, and the training statistics per log window and per epoch. `saved()` is what checkpoints carry,
-    so that a resumed run logs and decides as the uninterrupted one would."""
+    evaluation so far, and the training statistics per log window and per epoch. A checkpoint stores it
+    (`to_dict`), so that a resumed run (`from_dict`) logs and decides as the uninterrupted one would."""
 
     epoch: int  # the epoch of the next batch
     batch: int  # the next batch's index within that epoch
     iteration: int  # steps taken
-    warming_up: bool
-    best_top1: float
-    window: RunningSums
-    epoch_sums: RunningSums
+    warming_up: bool  # [R1] Sec. 4.2's ResNet-110 warm-up, until training error falls under the threshold
+    best_top1: float  # the best evaluation accuracy so far (-1 before the first): when `best.pt` is replaced
+    window: RunningSums  # the running sums of the current log window
+    epoch_sums: RunningSums  # and of the current epoch
     # Every loss so far was finite, kept on the device and read only where the processes agree on it (`check_finite`
-    # in loop.py). Not saved: a checkpoint is written only while it holds.
+    # in stop.py). Not saved: a checkpoint is written only while it holds.
     finite: torch.Tensor
 
     @classmethod
@@ -86,12 +94,18 @@ class Position:
         return cls(0, 0, 0, warming_up, -1.0, RunningSums(device), RunningSums(device), finite)
 
     @classmethod
-    def resumed(cls, state: LoopState, device: torch.device) -> Position:
-        position = cls.start(device, warming_up=state.warming_up)
-        position.epoch, position.batch, position.iteration = state.epoch, state.batch, state.iteration
-        position.best_top1 = state.best_top1
-        position.window.load(state.window)
-        position.epoch_sums.load(state.epoch_sums)
+    def from_dict(cls, stored: Mapping[str, Any], device: torch.device, source: str) -> Position:
+        """The position a checkpoint stored (its `progress`), on `device`; a malformed one is one clear error."""
+        try:
+            progress = stored["progress"]
+            position = cls.start(device, warming_up=bool(progress["warming_up"]))
+            position.epoch, position.batch = int(progress["epoch"]), int(progress["batch"])
+            position.iteration, position.best_top1 = int(progress["iteration"]), float(progress["best_top1"])
+            position.window.load(progress.get("window"))
+            position.epoch_sums.load(progress.get("epoch_sums"))
+        except (KeyError, TypeError, ValueError) as error:
+            what = f"{type(error).__name__}: {error}"
+            raise UserInputError(f"{source} holds a malformed training state ({what})") from None
         return position
 
     def add(self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
@@ -106,18 +120,18 @@ class Position:
         self.epoch += 1
         self.batch = 0
 
-    def saved(self) -> LoopState:
-        """The state to checkpoint (the random generators' too, as they are now)."""
-        return LoopState(
-            epoch=self.epoch,
-            batch=self.batch,
-            iteration=self.iteration,
-            warming_up=self.warming_up,
-            best_top1=self.best_top1,
-            window=self.window.state(),
-            epoch_sums=self.epoch_sums.state(),
-            rng=rng_state(),
-        )
+    def to_dict(self) -> dict[str, Any]:
+        """The stored `progress` and `rng` entries (the random generators as they are now)."""
+        progress = {
+            "epoch": self.epoch,
+            "batch": self.batch,
+            "iteration": self.iteration,
+            "warming_up": self.warming_up,
+            "best_top1": self.best_top1,
+            "window": self.window.to_dict(),
+            "epoch_sums": self.epoch_sums.to_dict(),
+        }
+        return {"progress": progress, "rng": rng_to_dict()}
 
 
 @dataclass(frozen=True)

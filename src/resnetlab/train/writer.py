@@ -55,7 +55,7 @@ class TrainingState:
         average = self.average
         return TrainingCheckpoint(
             SavedModel(record, self.evaluated.state_dict(), config),
-            position.saved(),
+            position.to_dict(),
             self.optimizer.state_dict(),
             self.step.scaler.state_dict(),
             trained_weights=self.model.state_dict() if average is not None else None,
