@@ -24,8 +24,9 @@ __all__ = ["BUDGETS", "EXPERIMENTS", "Budget", "resummarize", "run"]
 
 class Experiment(Protocol):
     """An experiment module. It may also set `OPTIONS` (the names of the options of its own it accepts, passed on
-    in `Context.options`; none by default) and `TRAINS_TWINS = False` (it measures nets other experiments train, so
-    it refuses to train a second copy of one they are still training)."""
+    in `Context.options`; none by default) with `recorded_options(results)` (those options as its results.json
+    recorded them), and `TRAINS_TWINS = False` (it measures nets other experiments train, so it refuses to train a
+    second copy of one they are still training)."""
 
     TITLE: str
 
@@ -125,7 +126,7 @@ def resummarize(folder: Path) -> Path:
     data = results["data"]
     counted = _test_images(Path(data)) if data else None
     finished = [_recorded_run(planned, row, folder, counted) for row in results["runs"]]
-    options = {"grid": landscape.Grid(**results["landscape"]["grid"])} if "landscape" in results else {}
+    options: dict[str, Any] = getattr(experiment, "recorded_options", lambda _results: {})(results)
     context = Context(
         name,
         experiment.TITLE,

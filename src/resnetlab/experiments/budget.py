@@ -10,7 +10,7 @@ a short run: one-cycle (LR up from 0.008 to 0.2 over the first 30% of the iterat
 Nesterov momentum and weight decay 5e-4. A multistep schedule compressed to a few epochs spends most of them at the
 high LR and stops before the low-LR phase has converged; a one-cycle run anneals all the way to 0 and so ends nearer
 convergence for the same iterations (Smith & Topin 2019). Its length is the smallest of the candidates measured by
-`scripts/choose_standard_budget.py` at which ResNet-56 beats ResNet-20 on test error beyond the noise rule
+`experiments/budget_search.py` at which ResNet-56 beats ResNet-20 on test error beyond the noise rule
 (`resnetlab.experiments.verdict`); the experiment pages give the measurement.
 quick: [R1]'s recipe (cifar10/resnet20) over 1,500 iterations (about 4 epochs) with the LR steps at the same fractions
 (50% and 75%), sized so that an experiment of eight CIFAR nets up to 56 layers fits about an hour on 2 cores. One

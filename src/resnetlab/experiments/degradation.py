@@ -29,7 +29,7 @@ PAPER_RESNET_TEST_ERROR = {20: 8.75, 32: 7.51, 44: 7.17, 56: 6.97}
 
 
 # The standard budget's length was chosen on this experiment's ResNet-20 and ResNet-56 (seeds 0 and 1), as the first at
-# which 56 beat 20 (scripts/choose_standard_budget.py): on these runs the claim is not independent evidence.
+# which 56 beat 20 (experiments/budget_search.py): on these runs the claim is not independent evidence.
 SELECTED = (
     "; on the runs that chose the standard budget, which flatters it: the depth experiment decides it on held-out seeds"
 )

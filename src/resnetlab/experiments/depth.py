@@ -168,7 +168,7 @@ def _by_label(rows: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]
 
 
 # The standard budget's length was chosen on the degradation experiment's ResNets (seeds 0 and 1): the first length at
-# which ResNet-56 beat ResNet-20 on test error (scripts/choose_standard_budget.py). Their verdict is not evidence for
+# which ResNet-56 beat ResNet-20 on test error (experiments/budget_search.py). Their verdict is not evidence for
 # the depth claim (it selected the budget); the depth experiment trains other seeds and decides on those.
 SELECTION_FOLDER = "degradation-standard"
 SEARCHED = (20, 56)  # the depths whose comparison chose the length

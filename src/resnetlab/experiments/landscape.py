@@ -61,6 +61,11 @@ GRIDS: dict[Budget, Grid] = {
 }
 
 
+def recorded_options(results: dict[str, Any]) -> dict[str, Any]:
+    """The options a results.json was measured with (`resnetlab experiment ... --resummarize` keeps them)."""
+    return {"grid": Grid(**results["landscape"]["grid"])} if "landscape" in results else {}
+
+
 def plan(budget: Budget) -> list[PlannedRun]:
     """The degradation experiment's deepest pair at this budget (the same runs, so they are copied, not trained)."""
     depth = 20 if budget == "smoke" else 56

@@ -1,5 +1,5 @@
-"""Choose the standard budget's length by measurement: the smallest candidate at which ResNet-56 beats ResNet-20 on
-CIFAR-10 test error beyond the noise rule (`resnetlab.experiments.verdict`).
+"""The standard budget's search, an experiment of its own: the budget's length chosen by measurement, as the smallest
+candidate at which ResNet-56 beats ResNet-20 on CIFAR-10 test error beyond the noise rule (experiments/verdict).
 
 Each candidate trains ResNet-20 and ResNet-56 with the standard recipe at that length, for two seeds each, in an
 experiment folder of its own beside the others (`ROOT/standard-search-ITERATIONS`); the search goes from the shortest
@@ -13,8 +13,11 @@ decides each measured candidate again under the current rule from the report's r
 then beside it: the chosen length stays as it was chosen (the standard budget's committed runs used it), and the page
 says which rule chose it.
 
-    python scripts/choose_standard_budget.py --data ../shared/datasets/cifar10 --root runs/experiments \\
+    python -m resnetlab.experiments.budget_search --data ../shared/datasets/cifar10 --root runs/experiments \\
         --epochs 8 12 16 --report docs/results/standard-budget-search
+
+(The committed report was written by the same code when it lived in scripts/choose_standard_budget.py; its recorded
+command says so.)
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import resnetlab.files as files
 from resnetlab.experiments.budget import CIFAR_ITERATIONS_PER_EPOCH
 from resnetlab.experiments.runner import FinishedRun, PlannedRun, run_experiment
 from resnetlab.experiments.summary import percent_spread, spread_of, test_images
@@ -144,7 +149,7 @@ def _write_report(report: Path, candidates: list[Candidate], chosen: int | None,
         "runs": runs,
         "claims": claims,
     }
-    (report / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    files.write_json(report / "results.json", results)
     lines = [
         "# Choosing the standard budget's length",
         "",
@@ -172,10 +177,10 @@ def _write_report(report: Path, candidates: list[Candidate], chosen: int | None,
             "the depth claim (the depth experiment decides it on other seeds).",
             "",
         ]
-    (report / "summary.md").write_text("\n".join(lines))
+    files.write_text(report / "summary.md", "\n".join(lines))
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="CIFAR-10: pickle folder or class-per-folder tree")
     parser.add_argument(
@@ -185,13 +190,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, nargs="+", default=[8, 12, 16], help="candidate lengths, in epochs")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--report", type=Path, help="folder for summary.md, results.json and the runs' logs")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.resummarize:
         _write_report(args.resummarize, *_decided_again(args.resummarize))
         return
     if not args.data:
         parser.error("--data is required to search")
-    command = " ".join(["python scripts/choose_standard_budget.py", *sys.argv[1:]])
+    command = " ".join(["python -m resnetlab.experiments.budget_search", *(sys.argv[1:] if argv is None else argv)])
     candidates: list[Candidate] = []
     chosen = None
     for epochs in sorted(args.epochs):
