@@ -70,17 +70,3 @@ def test_the_header_says_when_the_data_is_a_jpeg_copy_and_which_runs_diverged() 
     header = _context(jpeg_copy=True, diverged=("plain-56-seed0",)).header()
     assert "lossy JPEG re-encoding of CIFAR-10" in header and "about ten points" in header
     assert "- diverged (loss NaN or infinite), counted as failed: plain-56-seed0;" in header
-
-
-def test_the_final_training_error_is_the_last_epochs_not_the_last_windows() -> None:
-    records = [
-        {"kind": "iteration", "iteration": 1475, "train_error": 0.25},
-        {"kind": "epoch", "iteration": 1173, "train_error": 0.31},
-        {"kind": "iteration", "iteration": 1500, "train_error": 0.20},
-        {"kind": "epoch", "iteration": 1500, "train_error": 0.22},
-    ]
-    planned = PlannedRun("plain-20", "cifar_plain20", "plain", 20)
-    assert FinishedRun(planned, 0, Path("r"), {"top1": 0.7}, records).final_train_error() == 0.22
-    windows_only = [r for r in records if r["kind"] == "iteration"]
-    assert FinishedRun(planned, 0, Path("r"), {"top1": 0.7}, windows_only).final_train_error() == 0.20
-    assert math.isnan(FinishedRun(planned, 0, Path("r"), {}, records, diverged="NaN").final_train_error())

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from resnetlab.models import create_model
+
 Range = tuple[float, float]
 
 
@@ -30,3 +32,13 @@ def randomise_batchnorm(
             ):
                 tensor.uniform_(low, high, generator=generator)
     return model
+
+
+def trained_like(name: str) -> nn.Module:
+    """A model with non-trivial BN statistics: a few training-mode passes over random data."""
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=10).train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(16, 3, 32, 32))
+    return model.eval()

@@ -6,21 +6,11 @@ import torch
 from resnetlab.errors import UserInputError
 from resnetlab.inference import openvino_int8
 from resnetlab.inference.quantize import quantize_int8
-from resnetlab.models import create_model
+from tests.helpers.batchnorm import trained_like as _trained_like
 
 pytestmark = pytest.mark.skipif(
     "x86" not in torch.backends.quantized.supported_engines, reason="this PyTorch build has no x86 quantized backend"
 )
-
-
-def _trained_like(name: str) -> torch.nn.Module:
-    """A model with non-trivial BN statistics: a few training-mode passes over random data."""
-    torch.manual_seed(0)
-    model = create_model(name, num_classes=10).train()
-    with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(16, 3, 32, 32))
-    return model.eval()
 
 
 ENGINES = [
@@ -56,23 +46,6 @@ def test_int8_needs_calibration_images() -> None:
 def test_int8_refuses_a_model_off_the_cpu() -> None:
     with pytest.raises(UserInputError, match="runs on the CPU only"):
         quantize_int8(_trained_like("cifar_resnet20").to("meta"), [torch.randn(2, 3, 32, 32)])
-
-
-@pytest.mark.skipif(not openvino_int8.available(), reason="the int8 extra is not installed")
-def test_the_default_engine_is_openvino_where_installed_and_takes_any_batch_and_layout() -> None:
-    model = _trained_like("cifar_resnet20")
-    quantized = quantize_int8(model, [torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(0))])
-    assert quantized.engine == "openvino"
-    images = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(1))
-    one_by_one = torch.cat([quantized(image[None]) for image in images])
-    together = quantized(images.contiguous(memory_format=torch.channels_last))
-    assert torch.allclose(one_by_one, together, atol=1e-4)  # batch size and memory layout change nothing
-    first = quantized(images)
-    kept = first.clone()
-    quantized(-images)
-    assert torch.equal(first, kept)  # the next call does not overwrite the logits returned before
-    with pytest.raises(UserInputError, match=r"shape \[3, 32, 32\] \(as calibrated\), not \[3, 48, 48\]"):
-        quantized(torch.randn(1, 3, 48, 48))
 
 
 def test_asking_for_openvino_without_it_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -183,14 +183,3 @@ def test_a_resnetlab_checkpoint_or_an_unfinished_run_is_left_to_runs(tmp_path: P
         load_pretrained(str(tmp_path / "last.pt"))
     with pytest.raises(UserInputError, match=r"is a folder: a run folder is read through .*resolve_weights"):
         load_pretrained(str(tmp_path))
-
-
-def test_a_malformed_record_is_one_clear_error() -> None:
-    with pytest.raises(UserInputError, match="lacks classes, preprocess: it is not a trained model's checkpoint"):
-        ModelRecord.from_dict({"model_name": "x", "model_options": {}}, "odd.pt")
-    stored = {"model_name": "x", "model_options": {}, "classes": [], "preprocess": {"normalize": "pixel_mean"}}
-    with pytest.raises(UserInputError, match=r"odd\.pt holds a malformed model record \(no 'input_size'\)"):
-        ModelRecord.from_dict(stored, "odd.pt")
-    stored["preprocess"] = {"normalize": "pixel_mean", "mean": [0.5], "std": [1.0], "input_size": [1, 2, 2]}
-    with pytest.raises(UserInputError, match="per-pixel mean subtraction needs the pixel mean"):
-        ModelRecord.from_dict(stored, "odd.pt")

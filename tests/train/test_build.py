@@ -10,6 +10,7 @@ import pytest
 from resnetlab.config import TrainConfig
 from resnetlab.errors import UserInputError
 from resnetlab.train.build import build_model, resolved_config
+from resnetlab.train.loop import train
 from tests.data.fakes import make_imageset
 
 
@@ -40,3 +41,9 @@ def test_the_network_is_sized_from_the_data() -> None:
     wrong = dataclasses.replace(config, model=dataclasses.replace(config.model, options={"num_classes": 10}))
     with pytest.raises(UserInputError, match=r"model\.options\.num_classes=10 but the data has 3; drop the option"):
         build_model(wrong, data)
+
+
+def test_model_options_that_contradict_the_data_are_refused(tiny_config: TrainConfig, tmp_path: Path) -> None:
+    config = dataclasses.replace(tiny_config, model=dataclasses.replace(tiny_config.model, options={"num_classes": 7}))
+    with pytest.raises(UserInputError, match=r"model\.options\.num_classes=7 but the data has 10"):
+        train(config, out=tmp_path / "run", show_progress=False)
