@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from resnetlab.runtime.device import fast_bf16, native_cpu_bf16
+from resnetlab.runtime.paths import CLASS_NAMES, cpu_class
 
 # Idle time before each variant's turn in a round. A runtime's worker threads keep spinning for a while after its
 # call returns (ONNX Runtime's and OpenVINO's thread pools, OpenMP's), and on two cores a spinning pool takes a core
@@ -125,17 +126,31 @@ def matmul_peak(
 
 
 def machine() -> dict[str, Any]:
+    """The machine a run measured: the CPU (its model as /proc/cpuinfo names it, and the flags that decide which
+    kernels run: AVX2, AVX-512, native bf16), its class (runtime/paths.py), threads and library versions."""
     capability = torch._C._cpu._get_cpu_capability()
     return {
         "cpu": capability.get("cpu_name") or platform.processor(),
+        "model_name": _cpu_model_name(),
+        "cpu_class": cpu_class(capability),
         "cores": capability.get("num_physical_cores"),
         "threads": torch.get_num_threads(),
+        "avx2": capability.get("avx2"),
+        "avx512f": capability.get("avx512_f"),
         "amx_bf16": capability.get("amx_bf16"),
         "avx512_bf16": capability.get("avx512_bf16"),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
+
+
+def _cpu_model_name() -> str | None:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            return next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), None)
+    except OSError:
+        return None
 
 
 def peak_rss_in_subprocess(module: str, args: list[str]) -> float:
@@ -227,9 +242,11 @@ def results_of(payload: dict[str, Any]) -> list[Result]:
 def run_header(payload: dict[str, Any]) -> str:
     """When, where and how a saved benchmark run was made, as one sentence."""
     machine = payload["machine"]
+    family = machine.get("cpu_class") or cpu_class(machine)  # files written before the class was recorded
     return (
-        f"Run of {payload['when'][:16].replace('T', ' ')} on {machine['cpu']} ({machine['threads']} threads), "
-        f"torch {machine['torch']}, Python {machine['python']}: `{' '.join(payload['command'])}`."
+        f"Run of {payload['when'][:16].replace('T', ' ')} on {machine.get('model_name') or machine['cpu']}, CPU class "
+        f"{family} ({CLASS_NAMES[family]}), {machine['threads']} threads, torch {machine['torch']}, Python "
+        f"{machine['python']}: `{' '.join(payload['command'])}`."
     )
 
 
@@ -275,11 +292,13 @@ def run_benchmark(
     rounds: tuple[int, int],
     warmup: tuple[int, int],
     pairs: Sequence[tuple[str, str]] = (),
+    command: Sequence[str] | None = None,
 ) -> None:
     """The command line shared by the benchmarks: pick cases, measure every variant of each, add each variant's
     memory from a fresh subprocess (`--memory-of case:variant` is that subprocess), print and save the table.
     `rounds` and `warmup` are the defaults (full, tiny); `pairs`: (resnetlab variant, runtime variant) compared
-    after each case's table where both were measured."""
+    after each case's table where both were measured; `command`: the arguments to record, where the caller took some
+    out of `argv` itself."""
     parser = common_arguments(doc or "")
     parser.add_argument("--case", choices=sorted(cases), action="append", help="default: all")
     parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)
@@ -324,7 +343,8 @@ def run_benchmark(
     print(f"\nmatmul peak: fp32 {peaks['fp32'] / 1e9:.0f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.0f} GFLOP/s{emulated}")
     short = module.rpartition(".")[2]
     out = args.out or Path("benchmarks/results") / (f"{short}-tiny.json" if args.tiny else f"{short}.json")
-    save(results, peaks, out, ["python", "-m", module, *(argv if argv is not None else sys.argv[1:])])
+    given = command if command is not None else (argv if argv is not None else sys.argv[1:])
+    save(results, peaks, out, ["python", "-m", module, *given])
     print(f"results: {out}")
 
 

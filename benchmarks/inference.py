@@ -144,6 +144,7 @@ def peer_setup(case: Case, setup: Callable[[nn.Module, torch.Tensor], Callable[[
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    given = list(argv)  # recorded as run, --peers included
     if "--peers" in argv:
         argv.remove("--peers")
         os.environ[PEERS_VARIABLE] = "1"
@@ -151,7 +152,16 @@ def main(argv: list[str] | None = None) -> None:
         if missing:
             print(f"peers left out (not importable here): {', '.join(missing)}; pip install -e '.[bench]'")
     run_benchmark(
-        "benchmarks.inference", __doc__, argv, CASES, TINY, variants, rounds=(15, 2), warmup=(3, 1), pairs=PEER_PAIRS
+        "benchmarks.inference",
+        __doc__,
+        argv,
+        CASES,
+        TINY,
+        variants,
+        rounds=(15, 2),
+        warmup=(3, 1),
+        pairs=PEER_PAIRS,
+        command=given,
     )
 
 

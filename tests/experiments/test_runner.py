@@ -88,6 +88,28 @@ def test_a_run_of_a_resnetlab_without_a_later_config_key_is_still_the_planned_ru
     assert lines == ["net-seed0: finished, skipped"]
 
 
+@pytest.mark.parametrize(("layout", "compiled"), [("true", "true"), ("false", "false"), ("auto", "true")])
+def test_a_run_computed_in_another_layout_or_compiled_is_still_the_planned_run(
+    tmp_path: Path, layout: str, compiled: str
+) -> None:
+    """Memory format and torch.compile change how fast a step runs, not the recipe: a run started on a CPU class whose
+    measured path differs (the committed standard runs: channels_last true, compiled) still resumes or counts."""
+    out = tmp_path / "exp"
+    planned = [PlannedRun("net", "cifar_resnet20", "ResNet", 20)]
+    run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1)
+    config = out / "net-seed0" / "config.yaml"
+    text = config.read_text()
+    assert "channels_last: auto" not in text  # the saved config says what ran
+    changed = [
+        f"  channels_last: {layout}" if line.startswith("  channels_last:") else line for line in text.splitlines()
+    ]
+    changed = [f"  compile: {compiled}" if line.startswith("  compile:") else line for line in changed]
+    config.write_text("\n".join(changed) + "\n")
+    lines: list[str] = []
+    run_experiment("x", planned, budget="smoke", data=None, out=out, seeds=1, announce=lines.append)
+    assert lines == ["net-seed0: finished, skipped"]
+
+
 def test_seeds_give_one_folder_per_seed(tmp_path: Path) -> None:
     planned = [PlannedRun("net", "cifar_resnet20", "ResNet", 20)]
     finished = run_experiment("x", planned, budget="smoke", data=None, out=tmp_path / "exp", seeds=2)

@@ -10,7 +10,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from resnetlab.cli import catalog, deploy, experiments, training
+from resnetlab.cli import catalog, deploy, experiments, info, training
 from resnetlab.cli.arguments import Parser, UsageError
 from resnetlab.errors import UserInputError
 from resnetlab.runtime.distributed import Distributed, from_environment, lost_another_process
@@ -109,6 +109,6 @@ def _print_file_names_as_bytes(stream: object) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="resnetlab", description="Residual networks of He et al., on PyTorch.")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True, parser_class=Parser)
-    for group in (catalog, training, deploy, experiments):
+    for group in (catalog, training, deploy, experiments, info):
         group.add_commands(commands)
     return parser

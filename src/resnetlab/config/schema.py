@@ -219,7 +219,10 @@ class RuntimeConfig:
     # fp16 (with loss scaling): CUDA only. A run's saved config holds the resolved choice.
     precision: Precision = "auto"
     compile: Bool = False  # torch.compile the training step's model (the first steps then include compile time)
-    channels_last: Bool = True  # oneDNN's and cuDNN's native layout for convolutions: no reorders around each one
+    # oneDNN's and cuDNN's native layout for convolutions (no reorders around each one), where it measured faster.
+    # auto: as this CPU class's measured path has it (runtime/paths.py; `resnetlab info` says which and why). A run's
+    # saved config holds the resolved choice.
+    channels_last: Bool | Literal["auto"] = "auto"
     # Under torchrun (several processes): BN normalises with the whole global batch's statistics (CUDA only);
     # otherwise each process normalises its own share of the batch.
     sync_batchnorm: Bool = False

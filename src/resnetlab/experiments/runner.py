@@ -297,9 +297,12 @@ def _refuse_unfinished_twin(out: Path, name: str, config: TrainConfig) -> None:
 
 
 def _comparable(config: TrainConfig) -> TrainConfig:
-    """As a run records it (paths absolute, precision "auto" made concrete), wherever its run folders go."""
+    """As a run records it (paths absolute, precision "auto" made concrete), wherever its run folders go, and however
+    its steps were computed: the memory format and torch.compile change how fast a step runs, not what it computes
+    (the recipe), so a run started on one CPU class continues on another whose measured path differs."""
     resolved = resolved_config(config)
-    return dataclasses.replace(resolved, runtime=dataclasses.replace(resolved.runtime, out_dir=""))
+    runtime = dataclasses.replace(resolved.runtime, out_dir="", channels_last="auto", compile=False)
+    return dataclasses.replace(resolved, runtime=runtime)
 
 
 def _copy_run(source: Path, run_dir: Path) -> None:

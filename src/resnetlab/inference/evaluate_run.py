@@ -20,6 +20,7 @@ from resnetlab.inference.optimize import optimize_for_inference
 from resnetlab.inference.quantize import quantize_int8
 from resnetlab.inference.trained import Trained, load_trained, trained_config
 from resnetlab.runtime.device import check_precision, resolve_device
+from resnetlab.runtime.paths import resolve_channels_last
 
 EvalPrecision = Literal["auto", "fp32", "bf16", "fp16", "int8"]
 CALIBRATION_IMAGES = 512  # enough to settle the activation ranges of a ResNet (int8 only)
@@ -144,6 +145,7 @@ def evaluate_checkpoint(
     if precision != "int8":  # before the data is read: a wrong precision fails at once
         check_precision(device, precision or config.runtime.precision)
     opened = open_trained(trained, device, data_path=data_path, view=view)
+    channels_last = resolve_channels_last(config.runtime.channels_last, device)  # concrete in a run's saved config
     batches = make_batches(
         opened.data,
         opened.splits,
@@ -151,7 +153,7 @@ def evaluate_checkpoint(
         train=False,
         seed=config.runtime.seed,
         device=device,
-        channels_last=config.runtime.channels_last,
+        channels_last=channels_last,
     )
     model: nn.Module
     if precision == "int8":
@@ -159,7 +161,7 @@ def evaluate_checkpoint(
         # The run's own training images: never the images evaluated (other data may be evaluated whole).
         own = opened if data_path is None else open_trained(trained, device)
         calibration = sample_images(own, "train", CALIBRATION_IMAGES, "int8-calibration")[0].split(64)
-        model = quantize_int8(opened.trained.model, calibration, channels_last=config.runtime.channels_last)
+        model = quantize_int8(opened.trained.model, calibration, channels_last=channels_last)
         if compile and getattr(model, "engine", "") == "pytorch":  # OpenVINO compiles its network itself
             model = torch.compile(model, dynamic=False)  # type: ignore[assignment]
     else:
@@ -167,7 +169,7 @@ def evaluate_checkpoint(
         model = optimize_for_inference(
             opened.trained.model,
             precision=precision or config.runtime.precision,
-            channels_last=config.runtime.channels_last,
+            channels_last=channels_last,
             compile=compile,
         )
     result = evaluate(model, batches.epoch(0), len(opened.trained.classes), device=device)

@@ -18,14 +18,17 @@ from resnetlab.models.pretrained import PretrainedWeights, load_into
 from resnetlab.models.record import ModelRecord, Preprocess
 from resnetlab.runs.weights import load_weights
 from resnetlab.runtime.device import resolve_device, resolve_precision
+from resnetlab.runtime.paths import resolve_channels_last
 from resnetlab.train.freeze import freeze_stages
 
 
 def resolved_config(config: TrainConfig) -> TrainConfig:
-    """Paths made absolute (the saved config must find the data and the initial weights from any directory) and
-    precision "auto" made concrete (the record says what ran)."""
+    """Paths made absolute (the saved config must find the data and the initial weights from any directory), and
+    precision and memory format "auto" made concrete (the record says what ran)."""
     data, runtime = config.data, config.runtime
-    precision = resolve_precision(resolve_device(runtime.device), runtime.precision)
+    device = resolve_device(runtime.device)
+    precision = resolve_precision(device, runtime.precision)
+    channels_last = resolve_channels_last(runtime.channels_last, device)
     path = str(Path(data.path).expanduser().resolve()) if data.path is not None else None
     cache = str(Path(data.cache_dir).expanduser().resolve()) if data.cache_dir is not None else None
     out_dir = str(Path(runtime.out_dir).expanduser().resolve())
@@ -36,7 +39,7 @@ def resolved_config(config: TrainConfig) -> TrainConfig:
         config,
         model=dataclasses.replace(config.model, init=init),
         data=dataclasses.replace(data, path=path, cache_dir=cache),
-        runtime=dataclasses.replace(runtime, out_dir=out_dir, precision=precision),
+        runtime=dataclasses.replace(runtime, out_dir=out_dir, precision=precision, channels_last=channels_last),
     )
 
 

@@ -19,6 +19,7 @@ from resnetlab.models import model_entry
 from resnetlab.models.pretrained import PretrainedWeights
 from resnetlab.runtime.device import autocast, resolve_device
 from resnetlab.runtime.distributed import Parallel, parallel_for, per_process_batch
+from resnetlab.runtime.paths import resolve_channels_last
 from resnetlab.train.build import build_model, seed_everything
 
 
@@ -42,7 +43,8 @@ def prepare(config: TrainConfig, *, resuming: bool = False, init_weights: Pretra
         check_batches_shard(len(splits.train), config.data.batch_size, parallel.shard)
     # A resumed run's weights come from its checkpoint: the initial weights (model.init) are not read again.
     model = build_model(config, splits.train, load_init=not resuming, init_weights=init_weights)
-    memory_format = torch.channels_last if config.runtime.channels_last else torch.contiguous_format
+    channels_last = resolve_channels_last(config.runtime.channels_last, device)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model.to(device)
     if device.type == "cuda" and not config.runtime.deterministic:
         torch.backends.cudnn.benchmark = True  # fixed input shapes: the fastest convolution kernels, found once
@@ -93,7 +95,7 @@ def stream(
         train=train,
         seed=config.runtime.seed,
         device=device,
-        channels_last=config.runtime.channels_last,
+        channels_last=resolve_channels_last(config.runtime.channels_last, device),
         shard=shard,
     )
 
@@ -101,4 +103,6 @@ def stream(
 def for_inference(model: nn.Module, config: TrainConfig) -> nn.Module:
     """The model as `eval` and `predict` will run it (BN folded, the run's precision and layout), so the accuracy a
     run reports is the one they reproduce."""
-    return optimize_for_inference(model, precision=config.runtime.precision, channels_last=config.runtime.channels_last)
+    device = next(model.parameters()).device
+    channels_last = resolve_channels_last(config.runtime.channels_last, device)
+    return optimize_for_inference(model, precision=config.runtime.precision, channels_last=channels_last)

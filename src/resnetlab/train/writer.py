@@ -30,6 +30,7 @@ from resnetlab.runs.run_dir import (
     new_run_dir,
     read_metrics,
 )
+from resnetlab.runtime.paths import this_cpu_class, training_path
 from resnetlab.train.ema import WeightAverage
 from resnetlab.train.prepare import Setup
 from resnetlab.train.running import Position
@@ -122,7 +123,10 @@ def make_run_dir(config: TrainConfig, setup: Setup, out: Path | None, *, force: 
     run_dir = new_run_dir(out, Path(config.runtime.out_dir), f"{config.model.name}-{config.data.dataset}", force=force)
     save_config(config, run_dir / CONFIG_FILE)
     context = setup.parallel.context
-    files.write_json(run_dir / ENVIRONMENT_FILE, environment(processes=1 if context is None else context.world_size))
+    recorded = environment(processes=1 if context is None else context.world_size)
+    # Which CPU class the run computed on, and the measurement behind its default path (`resnetlab info`).
+    path = {"cpu_class": this_cpu_class(), "default_path_evidence": training_path(setup.device).evidence}
+    files.write_json(run_dir / ENVIRONMENT_FILE, {**recorded, **path})
     return run_dir
 
 
