@@ -20,7 +20,7 @@ from resnetlab.train.loop import train
 RECIPE = "cifar10/resnet20_fast"  # a shipped recipe (`resnetlab recipes`)
 VARIANTS = {
     "reference (fp32, NCHW)": ["runtime.precision=fp32", "runtime.channels_last=false"],
-    "fast path (defaults)": ["runtime.precision=auto", "runtime.channels_last=true"],
+    "fast path (defaults)": ["runtime.precision=auto", "runtime.channels_last=auto"],
 }
 
 

@@ -84,3 +84,12 @@ def test_no_module_renames_into_place_on_its_own() -> None:
         if needle in path.read_text()
     ]
     assert own == []
+
+
+def test_a_rename_that_fails_leaves_no_partial(tmp_path: Path) -> None:
+    target = tmp_path / "taken"
+    target.mkdir()
+    (target / "inside.txt").write_text("a folder cannot be replaced by a file")
+    with pytest.raises(OSError), files.written(target) as partial:
+        partial.write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]

@@ -31,10 +31,10 @@ def written(path: Path, *, unique: bool = False) -> Iterator[Path]:
         _remove(partial)
     try:
         yield partial
-    except BaseException:
+        partial.replace(path)
+    except BaseException:  # the write or the rename failed: no partial file is left behind
         _remove(partial)
         raise
-    partial.replace(path)
 
 
 def _unique_partial(path: Path) -> Path:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from resnetlab.cli import main
 from resnetlab.runtime import paths
+
+
+@pytest.fixture(autouse=True)
+def _on_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CPU's path, also on a machine with a GPU (which `info` would report instead)."""
+    monkeypatch.setattr("resnetlab.cli.info.resolve_device", lambda _name: torch.device("cpu"))
 
 
 def test_info_names_the_cpu_class_its_path_and_why(capsys: pytest.CaptureFixture[str]) -> None:

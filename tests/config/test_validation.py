@@ -242,3 +242,24 @@ def test_validate_accepts_a_good_built_config_and_leaves_it_as_it_was() -> None:
     validate(config)
     validate(TrainConfig())
     assert dataclasses.asdict(config) == before
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("runtime.channels_last=maybe", "runtime.channels_last must be true, false or auto, got 'maybe'"),
+        ("runtime.channels_last=1", "runtime.channels_last must be true, false or auto, got 1"),
+        ("runtime.channels_last=null", "runtime.channels_last must be true, false or auto, got None"),
+    ],
+)
+def test_a_key_of_a_flag_or_auto_names_itself_and_its_three_values(override: str, message: str) -> None:
+    """pydantic's location of a union's error carries the member it tried (`channels_last.bool`): not in the line."""
+    with pytest.raises(ConfigError) as error:
+        load_config(overrides=[override])
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("value", ["true", "false", "auto"])
+def test_a_key_of_a_flag_or_auto_takes_each_of_them(value: str) -> None:
+    expected: bool | str = {"true": True, "false": False}.get(value, value)
+    assert load_config(overrides=[f"runtime.channels_last={value}"]).runtime.channels_last == expected

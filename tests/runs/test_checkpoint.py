@@ -130,3 +130,31 @@ def test_a_disk_that_fills_up_keeps_the_previous_checkpoint(tmp_path: Path, monk
         save_checkpoint({"progress": {"iteration": 20}}, path)
     assert load_checkpoint(path)["progress"] == {"iteration": 10}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]  # no partial file left behind
+
+
+@pytest.mark.parametrize(
+    ("loop", "missing"),
+    [
+        ({"progress": {"epoch": 0, "batch": 0, "warming_up": False, "best_top1": -1.0}, "rng": {}}, "iteration"),
+        (
+            {"progress": {"epoch": 0, "batch": 0, "iteration": 0, "warming_up": False, "best_top1": -1.0}, "rng": {}},
+            "rng",
+        ),
+    ],
+)
+def test_a_malformed_training_state_is_one_line_when_the_file_is_read(
+    tmp_path: Path, loop: dict[str, object], missing: str
+) -> None:
+    from resnetlab.errors import UserInputError
+    from resnetlab.runs.checkpoint import read_training_checkpoint
+
+    record = {
+        "model_name": "cifar_resnet20",
+        "model_options": {},
+        "model": {"w": torch.ones(1)},
+        "classes": ["a"],
+        "preprocess": {"normalize": "channel", "mean": [0.5], "std": [0.25], "input_size": [1, 8, 8]},
+    }
+    save_checkpoint({**record, **loop, "optimizer": {}}, tmp_path / "last.pt")
+    with pytest.raises(UserInputError, match=rf"last\.pt holds a malformed training state \(KeyError: .*{missing}"):
+        read_training_checkpoint(tmp_path / "last.pt")

@@ -62,3 +62,11 @@ def test_a_folder_that_is_no_run_is_one_clear_error(tmp_path: Path) -> None:
 def test_a_missing_file_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(UserInputError, match=r"is not a weights file, a run directory, or torchvision:NAME"):
         resolve_weights(tmp_path / "missing.pth")
+
+
+@pytest.mark.parametrize("name", ["last.pt.prev", "model.ckpt"])
+def test_a_checkpoint_under_another_name_is_still_a_checkpoint(run: Path, name: str) -> None:
+    """`last.pt.prev` (the checkpoint before the latest, kept to fall back on) and a renamed copy."""
+    shutil.copyfile(run / "last.pt", run / name)
+    found = resolve_weights(run / name)
+    assert found.saved is not None and found.saved.record.model_name == "cifar_resnet20"

@@ -10,7 +10,7 @@ import torch
 
 from resnetlab.cli.arguments import Commands
 from resnetlab.runtime import paths
-from resnetlab.runtime.device import EMULATED_BF16_SLOWDOWN, fast_bf16, resolve_device
+from resnetlab.runtime.device import EMULATED_BF16_SLOWDOWN, fast_bf16, resolve_device, resolve_precision
 
 
 def add_commands(commands: Commands) -> None:
@@ -35,16 +35,16 @@ def info_lines() -> list[str]:
     emulated = f"emulated (about {EMULATED_BF16_SLOWDOWN}x slower than fp32)"
     bf16 = "native" if fast_bf16(torch.device("cpu")) else emulated
     layout = "channels_last" if path.channels_last else "NCHW"
+    precision = resolve_precision(device, "auto")  # a GPU without bf16 computes in fp32
     return [
         f"cpu: {_cpu_model()} ({capability.get('num_physical_cores')} cores, {torch.get_num_threads()} threads)",
         f"cpu class: {cpu_class}: {paths.CLASS_NAMES[cpu_class]}; flags: {', '.join(flags) or 'none of AVX2/AVX-512'}",
         f"bf16 on this CPU: {bf16}",
         f"device: {device}" + (f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else ""),
         f"versions: resnetlab {_version()}, torch {torch.__version__}, Python {platform.python_version()}",
-        f"training path (precision auto, channels_last auto): {path.precision}, {layout}, eager; chosen by "
-        f"{path.evidence}",
+        f"training path (precision auto, channels_last auto): {precision}, {layout}, eager; chosen by {path.evidence}",
         "torch.compile: off unless asked (--compile, runtime.compile=true); it pays off on long runs only",
-        f"inference path: {path.precision}, channels_last, BatchNorm folded (optimize_for_inference); int8 engine: "
+        f"inference path: {precision}, channels_last, BatchNorm folded (optimize_for_inference); int8 engine: "
         + ("OpenVINO" if openvino_int8.available() else "PyTorch (install the int8 extra for OpenVINO)"),
     ]
 

@@ -60,16 +60,18 @@ def _first(errors: list[ErrorDetails]) -> ErrorDetails:
 
 
 def _one_line(error: ErrorDetails) -> str:
-    loc = error["loc"]
-    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".") or "config"
     if error["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
-        return _unknown_key(tuple(str(part) for part in loc))
+        return _unknown_key(tuple(str(part) for part in error["loc"]))
+    loc = _schema_loc(error["loc"])
+    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".") or "config"
     if error["type"] == "value_error" and isinstance(error.get("ctx", {}).get("error"), ConfigError):
         return str(error["ctx"]["error"])  # a rule between keys, worded by its section
     if error["type"] in _OUT_OF_RANGE:  # the bounds' own words unless the schema declares some
         ctx = error.get("ctx", {})
         rule = _rule_at(loc) or _in_words({name: ctx[name] for name in _SIGNS if name in ctx})
         return must_be(key, rule, _as_held(loc, error["input"]))
+    if (choices_in_words := _union_choices(loc)) is not None:  # e.g. true, false or auto
+        return f"{key} must be {choices_in_words}, got {error['input']!r}"
     if error["type"] == "literal_error":
         choices = typing.get_args(_hint_at(tuple(str(part) for part in loc)))
         return f"{key} must be one of {', '.join(map(str, choices))}, got {error['input']!r}"
@@ -77,6 +79,37 @@ def _one_line(error: ErrorDetails) -> str:
     if accepts is None:
         return f"{key}: {error['msg']}, got {error['input']!r}"
     return f"{key} must be {accepts}, got {error['input']!r}"
+
+
+def _schema_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """`loc` without the tags pydantic adds for the member of a union it tried (`channels_last.bool`)."""
+    kept: tuple[int | str, ...] = ()
+    for part in loc:
+        try:
+            _declared_at((*kept, part))
+        except (KeyError, TypeError, IndexError):
+            continue
+        kept = (*kept, part)
+    return kept
+
+
+def _union_choices(loc: tuple[int | str, ...]) -> str | None:
+    """A key that takes a flag or named choices (`Bool | Literal["auto"]`), its values in words; None for others."""
+    try:
+        hint = _value_type(_declared_at(loc))
+    except (KeyError, TypeError, IndexError):
+        return None
+    members = [_strip(arg) for arg in typing.get_args(hint)]
+    if typing.get_origin(hint) not in (typing.Union, types.UnionType) or not any(
+        typing.get_origin(member) is typing.Literal for member in members
+    ):
+        return None
+    words = [
+        word
+        for member in members
+        for word in (["true", "false"] if member is bool else map(str, typing.get_args(member)))
+    ]
+    return f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def _unknown_key(loc: tuple[str, ...]) -> str:

@@ -82,7 +82,8 @@ def _candidate(iterations: int, data: str, root: Path, seeds: int, report: Path 
             kept = report / out.name / run.run_dir.name
             kept.mkdir(parents=True, exist_ok=True)
             for name in (CONFIG_FILE, METRICS_FILE, TEST_METRICS):
-                shutil.copyfile(run.run_dir / name, kept / name)
+                with files.written(kept / name) as partial:
+                    shutil.copyfile(run.run_dir / name, partial)
     return Candidate(
         iterations,
         out.name,

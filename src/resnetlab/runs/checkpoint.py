@@ -117,6 +117,7 @@ class TrainingCheckpoint:
         missing = [key for key in ("optimizer", "progress", "rng") if key not in stored]
         if missing:
             raise UserInputError(f"{source} lacks {', '.join(missing)}: it is not a checkpoint a run can resume from")
+        _check_loop(stored, source)
         return cls(
             model,
             {"progress": stored["progress"], "rng": stored["rng"]},
@@ -126,6 +127,20 @@ class TrainingCheckpoint:
             stored.get("average"),
             str(source),
         )
+
+
+# Where the loop stood, as every version stores it: checked when the file is read, so that a malformed one is one line
+# before any data is loaded (train/running.py's Position reads the values).
+LOOP_KEYS = ("epoch", "batch", "iteration", "warming_up", "best_top1")
+
+
+def _check_loop(stored: Mapping[str, Any], source: str | Path) -> None:
+    progress, rng = stored["progress"], stored["rng"]
+    if not isinstance(progress, Mapping) or not isinstance(rng, Mapping):
+        raise UserInputError(f"{source} holds a malformed training state (progress and rng must be mappings)")
+    missing = [key for key in LOOP_KEYS if key not in progress] + (["rng.torch"] if "torch" not in rng else [])
+    if missing:
+        raise UserInputError(f"{source} holds a malformed training state (KeyError: {', '.join(missing)})")
 
 
 # --- the file ---------------------------------------------------------------------------------------------------------

@@ -64,6 +64,11 @@ def resolve_weights(source: str | Path) -> ResolvedWeights:
             return ResolvedWeights(str(path), saved=read_model(path))
         except NotACheckpointError:  # a state dict saved as .pt, as torchvision's and timm's users often do
             pass
+    elif path.suffix != ".safetensors" and path.is_file():  # `last.pt.prev`, a renamed checkpoint, or a state dict
+        try:
+            return ResolvedWeights(str(path), saved=read_model(path))
+        except UserInputError:  # not a resnetlab checkpoint: read as weights, with that reader's own errors
+            pass
     return ResolvedWeights(str(path), pretrained=load_pretrained(str(path)))
 
 
