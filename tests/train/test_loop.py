@@ -28,7 +28,9 @@ def test_a_run_writes_its_record_and_learns(tiny_config: TrainConfig, tmp_path: 
     assert expected | {"test_metrics.json", "error.png", "loss_lr.png"} <= {p.name for p in run.iterdir()}
     saved = load_config(run / "config.yaml")
     assert saved.runtime.precision in ("fp32", "bf16")  # "auto" is recorded as what it chose
-    assert dataclasses.replace(saved, runtime=dataclasses.replace(saved.runtime, precision="auto")) == tiny_config
+    assert saved.runtime.channels_last in (True, False)  # and so is the memory format's
+    chosen = dataclasses.replace(saved.runtime, precision="auto", channels_last="auto")
+    assert dataclasses.replace(saved, runtime=chosen) == tiny_config
     assert result.test.top1 > 0.5  # 10 classes: chance is 0.1
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records if r["kind"] == "epoch"] == [1, 2]
