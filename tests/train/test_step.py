@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
@@ -37,3 +39,25 @@ def test_fp16_needs_a_gpu() -> None:
     with pytest.raises(UserInputError, match="fp16 needs a CUDA device"):
         _, step = _step(precision="fp16")
         step(torch.randn(2, 3, 32, 32), torch.arange(2))
+
+
+def test_a_compiled_bf16_step_traces_the_forward_and_loss_without_a_graph_break() -> None:
+    # The precision is checked once, when the step is built: a check inside the compiled forward (its cached CPU
+    # probe) broke the graph at every step, and the recompiles soon ran the forward eagerly.
+    from torch._dynamo.utils import counters
+
+    from resnetlab.runtime.device import EmulatedBf16Warning
+
+    torch._dynamo.reset()
+    counters.clear()
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.LazyLinear(2)
+    )
+    model(torch.randn(1, 3, 8, 8))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EmulatedBf16Warning)  # a CPU without native bf16 still traces the same graph
+        step = TrainStep(model, optimizer, device=torch.device("cpu"), precision="bf16", compile=True)
+        for _ in range(3):
+            step(torch.randn(4, 3, 8, 8), torch.arange(4) % 2)
+    assert not counters["graph_break"], dict(counters["graph_break"])

@@ -92,7 +92,12 @@ def check_precision(device: torch.device, precision: Precision) -> Precision:
 
 def autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager[Any]:
     """bf16 or fp16 autocast for the forward pass; fp32 otherwise (only fp16 needs a gradient scaler)."""
-    precision = check_precision(device, precision)
+    return checked_autocast(device, check_precision(device, precision))
+
+
+def checked_autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager[Any]:
+    """`autocast` for a precision `check_precision` has already resolved: no checks, nothing cached, so that a
+    compiled step traces it as one graph (a check's cached CPU probe would break the graph at every step)."""
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     if precision == "fp16":

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from resnetlab.config import Precision
-from resnetlab.runtime.device import autocast, grad_scaler
+from resnetlab.runtime.device import check_precision, checked_autocast, grad_scaler
 
 
 class TrainStep:
@@ -31,7 +31,8 @@ class TrainStep:
         compile: bool = False,
     ) -> None:
         self.model, self.optimizer = model, optimizer
-        self.device, self.precision = device, precision
+        # Resolved and checked once here: the (compiled) forward only enters the autocast it names.
+        self.device, self.precision = device, check_precision(device, precision)
         self.label_smoothing, self.grad_clip = label_smoothing, grad_clip
         self.scaler = grad_scaler(device, precision)
         # Compiled: the forward pass and the loss as one graph (and so its backward); the module itself is unchanged,
@@ -41,7 +42,7 @@ class TrainStep:
         )
 
     def _forward_and_loss(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        with autocast(self.device, self.precision):
+        with checked_autocast(self.device, self.precision):
             logits = self.model(images)
         return F.cross_entropy(logits.float(), labels, label_smoothing=self.label_smoothing), logits
 
