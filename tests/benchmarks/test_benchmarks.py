@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from resnetlab.analysis import complexity
+from resnetlab.models import create_model
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -97,10 +100,34 @@ def test_time_to_accuracy_reports_when_each_threshold_was_first_reached(tmp_path
     assert "| 2 | 3.0 | 90.50% |" in out and "| 4 | 10.0 | 91.00% |" in out and "| 3 |" not in out
 
 
+def test_time_to_accuracy_counts_the_training_arithmetic_and_writes_its_figures(tmp_path: Path) -> None:
+    run_dir = _fake_run(tmp_path / "run", [0.80, 0.905])
+    (run_dir / "config.yaml").write_text(
+        "model: {name: cifar_resnet20}\ndata: {batch_size: 64}\nschedule: {kind: onecycle, unit: epoch, length: 2}\n"
+        "runtime: {precision: fp32, channels_last: false, compile: true}\n"
+    )
+    records = [
+        {"kind": "epoch", "epoch": e, "iteration": 782 * e, "seconds": 30.0, "test_top1": t}
+        for e, t in [(1, 0.8), (2, 0.905)]
+    ]
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (run_dir / "environment.json").write_text(json.dumps({"cpu_class": "avx2", "torch_threads": 2}))
+    out = tmp_path / "results.json"
+    args = ["benchmarks.time_to_accuracy", str(run_dir), "--thresholds", "90", "95", "--out", str(out)]
+    completed = _run_module(args, tmp_path / "cache")
+    assert completed.returncode == 0, completed.stderr
+    (record,) = json.loads(out.read_text())["runs"]
+    macs = complexity(create_model("cifar_resnet20"), (3, 32, 32)).macs
+    expected = 6 * macs * 64 * 782 * 2 / 1e15  # forward and backward, every image of two epochs
+    assert record["thresholds"]["90"] == {"epoch": 2, "minutes": 1.0, "pflop": pytest.approx(expected)}
+    assert record["thresholds"]["95"] is None and record["cpu_class"] == "avx2" and record["compile"] is True
+    assert f"| 90.00% | 2 | 1.0 | {expected:.3f} |" in completed.stdout
+
+
 def test_time_to_accuracy_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
     completed = _run_module(["benchmarks.time_to_accuracy", str(tmp_path)], tmp_path / "cache")
     assert completed.returncode == 2
-    assert "is not a run directory (no metrics.jsonl)" in completed.stderr
+    assert "is not a run directory (no metrics.jsonl or config.yaml)" in completed.stderr
     assert "Traceback" not in completed.stderr
 
 

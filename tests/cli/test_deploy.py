@@ -13,6 +13,7 @@ import torch
 import torchvision
 from PIL import Image
 
+from resnetlab.inference import openvino_float
 from tests.data.fakes import write_photos
 from tests.helpers.command import resnetlab, resnetlab_here
 
@@ -67,6 +68,19 @@ def test_predict_writes_csv_with_the_top_classes(finetuned: Path, workspace: Pat
     assert len(rows) == 15 and list(rows[0]) == ["path", "class_1", "probability_1", "class_2", "probability_2"]
     assert all(row["class_1"] in {"class_0", "class_1", "class_2"} for row in rows)
     assert all(float(row["probability_1"]) >= float(row["probability_2"]) for row in rows)
+
+
+@pytest.mark.skipif(not openvino_float.available(), reason="OpenVINO (the int8 extra) is not installed")
+def test_predict_gives_the_same_top_classes_on_either_engine(finetuned: Path, workspace: Path) -> None:
+    tops = {}
+    for engine in ("pytorch", "openvino"):
+        args = ("predict", str(finetuned), str(workspace / "photos"), "--format", "json", "--engine", engine)
+        result = resnetlab_here(*args, "--device", "cpu")
+        assert result.returncode == 0, result.stderr
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        tops[engine] = [(row["path"], row["top"][0]["class"]) for row in rows]
+    agree = sum(a == b for a, b in zip(tops["pytorch"], tops["openvino"], strict=True))
+    assert len(tops["pytorch"]) == 15 and agree >= 14  # bf16 rounding may flip a near tie
 
 
 def _with_unreadable_files(folder: Path) -> Path:

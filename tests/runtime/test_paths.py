@@ -12,7 +12,14 @@ import torch
 from resnetlab.config import load_recipe
 from resnetlab.runtime import device as runtime_device
 from resnetlab.runtime import paths
-from resnetlab.runtime.paths import TRAINING_PATHS, cpu_class, resolve_channels_last, training_path
+from resnetlab.runtime.paths import (
+    INFERENCE_PATHS,
+    TRAINING_PATHS,
+    cpu_class,
+    inference_path,
+    resolve_channels_last,
+    training_path,
+)
 from resnetlab.train.build import resolved_config
 
 ROOT = Path(__file__).parents[2]
@@ -53,6 +60,34 @@ def test_a_committed_measurement_backs_its_classes_path(name: str, file: Path) -
         eager = {variant: median for variant, median in medians.items() if "compile" not in variant}
         assert min(eager, key=eager.__getitem__) in (chosen, f"{chosen}+unfused_sgd"), (case, eager)
         assert medians[chosen] < medians["reference"]
+
+
+def _committed_inference_rows() -> list[tuple[str, Path]]:
+    return [(name, ROOT / p.evidence) for name, p in INFERENCE_PATHS.items() if p.evidence.startswith("docs/")]
+
+
+@pytest.mark.parametrize(("name", "file"), _committed_inference_rows())
+def test_a_committed_measurement_backs_its_classes_inference_engine(name: str, file: Path) -> None:
+    """The file was measured on a CPU of that class; for ResNet-50 at batch 32 and at batch 1, the class's engine in
+    `precision: auto` (bf16 where native) ran faster than every float PyTorch variant measured beside it."""
+    payload = json.loads(file.read_text())
+    assert cpu_class(payload["machine"]) == name and payload["command"][2] == "benchmarks.inference"
+    openvino = "openvino" if runtime_device.native_cpu_bf16(payload["machine"]) else "openvino-f32"
+    for case in ("resnet50-b32", "resnet50-b1"):
+        medians = {row["variant"]: row["median"] for row in payload["results"] if row["case"] == case}
+        fastest_pytorch = min(m for v, m in medians.items() if v == "reference" or v.startswith("fold_bn"))
+        if INFERENCE_PATHS[name].engine == "openvino":
+            assert medians[openvino] < fastest_pytorch, (case, medians)
+        else:
+            assert medians.get(openvino, float("inf")) >= fastest_pytorch, (case, medians)
+
+
+def test_the_inference_engine_follows_the_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(paths, "this_cpu_class", lambda: "avx2")
+    assert inference_path(torch.device("cpu")).engine == "pytorch"
+    monkeypatch.setattr(paths, "this_cpu_class", lambda: "amx-bf16")
+    assert inference_path(torch.device("cpu")).engine == "openvino"
+    assert inference_path(torch.device("cuda")).engine == "pytorch"  # OpenVINO's engine here is a CPU one
 
 
 def test_auto_follows_the_class_and_a_setting_wins(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,6 +27,12 @@ def add_commands(commands: Commands) -> None:
     predict.add_argument("--json", action="store_true", help="the same as --format json")
     predict.add_argument("--out", type=Path, help="write the predictions to this file instead of printing them")
     predict.add_argument("--device", choices=get_args(Device), default="auto")
+    predict.add_argument(
+        "--engine",
+        choices=("auto", "pytorch", "openvino"),
+        default="auto",
+        help="auto (default): the engine measured fastest on this CPU's class, where installed (`resnetlab info`)",
+    )
     add_compile_flag(predict)
     predict.set_defaults(run=_run_predict)
 
@@ -68,7 +74,7 @@ def _run_predict(args: argparse.Namespace) -> int:
     trained = load_trained(args.checkpoint, resolve_device(args.device))
     paths = expand_image_paths(args.images)
     skipped = Skipped(len(paths))
-    rows = predict(trained, paths, topk=args.topk, compile=args.compile, skip=skipped.add)
+    rows = predict(trained, paths, topk=args.topk, engine=args.engine, compile=args.compile, skip=skipped.add)
     skipped.check_any_left(len(rows))
     style = "json" if args.json else args.format
     text = format_predictions(rows, style)

@@ -52,15 +52,18 @@ class OpenVINOModel(nn.Module):
 
     engine = "openvino"
 
-    def __init__(self, compiled: Any, image_shape: tuple[int, ...]) -> None:
+    def __init__(
+        self, compiled: Any, image_shape: tuple[int, ...], kind: str = "int8", fixed_by: str = "calibrated"
+    ) -> None:
         super().__init__()
         self.request = compiled.create_infer_request()
         self.image_shape = image_shape
+        self.kind, self.fixed_by = kind, fixed_by  # for the error that refuses another image shape
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if tuple(images.shape[1:]) != self.image_shape:
             raise UserInputError(
-                f"this int8 model takes images of shape {list(self.image_shape)} (as calibrated), "
+                f"this {self.kind} model takes images of shape {list(self.image_shape)} (as {self.fixed_by}), "
                 f"not {list(images.shape[1:])}; resize them as the model's preprocessing does"
             )
         array = np.ascontiguousarray(images.detach().to("cpu", torch.float32).numpy())

@@ -19,12 +19,16 @@ from typing import Literal
 import torch
 from torch import nn
 
+from resnetlab.errors import UserInputError
+from resnetlab.inference import openvino_float
 from resnetlab.inference.fold import fold_batchnorm
 from resnetlab.runtime.device import check_precision, fast_bf16
+from resnetlab.runtime.paths import inference_path
 
-__all__ = ["InferenceModel", "fast_bf16", "optimize_for_inference"]
+__all__ = ["InferenceModel", "fast_bf16", "fastest_inference_model", "optimize_for_inference"]
 
 InferencePrecision = Literal["auto", "fp32", "bf16", "fp16"]
+Engine = Literal["auto", "pytorch", "openvino"]
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -75,3 +79,38 @@ def optimize_for_inference(
         )
         network = compiled
     return InferenceModel(network, dtype, channels_last).eval()
+
+
+def choose_engine(engine: Engine, device: torch.device) -> Literal["pytorch", "openvino"]:
+    """`engine` for `device`: "auto" is the CPU class's measured fastest (runtime/paths.py) where it is installed;
+    OpenVINO asked for where it cannot run is a one-line error."""
+    if engine == "auto":
+        measured = inference_path(device).engine
+        return "openvino" if measured == "openvino" and openvino_float.available() else "pytorch"
+    if engine == "openvino" and device.type != "cpu":
+        raise UserInputError(f"the OpenVINO engine runs on the CPU, not {device}; use --engine pytorch")
+    if engine == "openvino" and not openvino_float.available():
+        raise UserInputError(
+            "the OpenVINO engine needs OpenVINO: pip install 'resnetlab[int8]', or use --engine pytorch"
+        )
+    return engine
+
+
+def fastest_inference_model(
+    model: nn.Module,
+    image_shape: tuple[int, int, int],
+    *,
+    engine: Engine = "auto",
+    precision: InferencePrecision = "auto",
+    compile: bool = False,
+) -> nn.Module:
+    """A copy of `model` for predicting `image_shape` images (fp32 NCHW in, fp32 logits out) on the engine measured
+    fastest for this CPU class (`engine` "auto"), or the one named. OpenVINO folds BatchNorm and picks its own
+    layouts (`compile` only concerns PyTorch); PyTorch runs `optimize_for_inference`."""
+    device = next(model.parameters()).device
+    resolved = check_precision(device, precision)
+    if choose_engine(engine, device) == "openvino":
+        if resolved not in openvino_float.HINTS:
+            raise UserInputError(f"the OpenVINO engine computes in fp32 or bf16, not {resolved}; use --engine pytorch")
+        return openvino_float.compile_float(model, image_shape, resolved)
+    return optimize_for_inference(model, precision=resolved, compile=compile, device=device)

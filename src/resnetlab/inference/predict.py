@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from resnetlab.errors import UserInputError
-from resnetlab.inference.optimize import optimize_for_inference
+from resnetlab.inference.optimize import Engine, fastest_inference_model
 from resnetlab.inference.trained import Trained, decode_image, input_normalization
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -45,15 +45,18 @@ def predict(
     *,
     topk: int,
     batch_size: int = 64,
+    engine: Engine = "auto",
     compile: bool = False,
     skip: Callable[[Path, str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """The top-`topk` classes of each image. An image that cannot be read stops it with a one-line error, unless
-    `skip` is given: then it is handed the path and why, and the other images are predicted."""
+    `skip` is given: then it is handed the path and why, and the other images are predicted. `engine` "auto" is the
+    one measured fastest on this CPU's class (runtime/paths.py)."""
     device = next(trained.model.parameters()).device
     classes = trained.classes
     normalize = input_normalization(trained, device)
-    model = optimize_for_inference(trained.model, compile=compile)  # BN folded, bf16 where native, channels_last
+    image_shape = trained.record.preprocess.input_size
+    model = fastest_inference_model(trained.model, image_shape, engine=engine, compile=compile)  # bf16 where native
     k = min(topk, len(classes))
     rows: list[dict[str, Any]] = []
     paths = list(paths)

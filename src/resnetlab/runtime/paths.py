@@ -1,4 +1,4 @@
-"""The default training path per CPU class, chosen by measurement, never assumed.
+"""The default training and inference paths per CPU class, chosen by measurement, never assumed.
 
 CPUs are told apart by the flags that decide which kernels run fastest: native bf16 through AMX tiles or AVX512-BF16,
 AVX-512 without bf16 (bf16 is emulated there, about 12x slower than fp32), AVX2 only. Benchmarks record the class of
@@ -84,3 +84,34 @@ def training_path(device: torch.device) -> TrainingPath:
 def resolve_channels_last(setting: bool | Literal["auto"], device: torch.device) -> bool:
     """`runtime.channels_last`: as set, or ("auto") as the device's measured path has it."""
     return training_path(device).channels_last if setting == "auto" else setting
+
+
+@dataclass(frozen=True)
+class InferencePath:
+    """Which engine predicts by default on a CPU class, and the measurement that chose it. Its precision is
+    `precision: auto`'s (bf16 where native, else fp32); OpenVINO is used only where it is installed (the int8 extra),
+    PyTorch (`optimize_for_inference`) otherwise."""
+
+    engine: Literal["openvino", "pytorch"]
+    evidence: str
+
+
+# The fastest float engine that `python -m benchmarks.inference --peers` measured on each class, for ResNet-50 at
+# batch 32 and batch 1. tests/runtime/test_paths.py checks every row that names a committed file against it.
+INFERENCE_PATHS: dict[CpuClass, InferencePath] = {
+    "amx-bf16": InferencePath("openvino", "docs/benchmarks/inference-peers-amx-bf16.json"),
+    "avx512-bf16": InferencePath("openvino", "docs/benchmarks/inference-peers.json"),
+    "avx512": InferencePath(
+        "openvino",
+        "an Intel Xeon (AVX-512, no BF16) measurement of 2026-11: OpenVINO f32 1.40x resnetlab's fp32 channels_last "
+        "throughput at batch 32 and 0.78x its batch-1 latency (no committed file yet)",
+    ),
+    "avx2": InferencePath("pytorch", "nothing measured on this class yet: PyTorch, the engine resnetlab trains with"),
+    "other": InferencePath("pytorch", "nothing measured: PyTorch"),
+}
+CUDA_INFERENCE = InferencePath("pytorch", "CUDA: OpenVINO's engine here runs on CPUs only")
+
+
+def inference_path(device: torch.device) -> InferencePath:
+    """The default inference engine for `device`: its CPU class's row, or CUDA's."""
+    return CUDA_INFERENCE if device.type == "cuda" else INFERENCE_PATHS[this_cpu_class()]
