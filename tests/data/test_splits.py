@@ -170,6 +170,7 @@ def test_auto_storage_streams_for_imagenet_augmentation_or_too_many_bytes(
         ({"augment": "imagenet", "storage": "memory"}, "set data.storage to stream or auto"),
         ({"augment": "imagenet", "image_size": 8}, "set data.image_size to null"),
         ({"eval_view": "ten_crop"}, "data.eval_view=ten_crop applies to streamed folders"),
+        ({"eval_view": "flip_translate", "storage": "stream"}, "flip_translate applies to images held in memory"),
     ],
 )
 def test_storage_combinations_that_cannot_work_are_refused(

@@ -186,6 +186,19 @@ def test_mirrored_evaluation_follows_each_image_with_its_mirror() -> None:
     assert torch.equal(images[0::2], plain) and torch.equal(images[1::2], plain.flip(-1))
 
 
+def test_translated_evaluation_gives_six_views_of_each_image_the_shifted_ones_a_pixel_off() -> None:
+    data = make_imageset(3, side=6)
+    plain = next(iter(_stream(data, train=False).epoch(0)))[0]
+    images, labels = next(iter(_stream(data, train=False, mirrored=True, translated=True).epoch(0)))
+    assert images.shape[0] == 18 and labels.shape[0] == 3
+    views = images.view(3, 6, *plain.shape[1:])
+    assert torch.equal(views[:, 0], plain) and torch.equal(views[:, 1], plain.flip(-1))
+    up_left, down_right = views[:, 2], views[:, 4]
+    assert torch.equal(up_left[..., 1:, 1:], plain[..., :-1, :-1])  # content moved one pixel down-right
+    assert torch.equal(down_right[..., :-1, :-1], plain[..., 1:, 1:])
+    assert torch.equal(views[:, 3], up_left.flip(-1)) and torch.equal(views[:, 5], down_right.flip(-1))
+
+
 def test_training_batches_are_never_mirrored_twice() -> None:
     data = make_imageset(5, side=4)
     images, labels = next(iter(_stream(data, train=True, mirrored=True).epoch(0)))

@@ -103,7 +103,8 @@ def add_commands(commands: Commands) -> None:
         "--view",
         choices=get_args(EvalView),
         help="evaluation view (default: the run's data.eval_view): center is [R1]'s single view; flip averages each "
-        "image with its mirror; ten_crop ([R1] Sec. 3.4) needs a streamed folder",
+        "image with its mirror; flip_translate adds both shifted a pixel either way (six views); ten_crop "
+        "([R1] Sec. 3.4) needs a streamed folder",
     )
     evaluate.add_argument(
         "--precision",

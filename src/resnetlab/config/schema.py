@@ -27,7 +27,7 @@ _CHECKED = ConfigDict(extra="forbid")  # an unknown key is an error (with a did-
 Dataset = Literal["digits", "cifar10", "cifar100", "folder"]
 Augment = Literal["none", "cifar", "imagenet"]
 Storage = Literal["auto", "memory", "stream"]
-EvalView = Literal["center", "flip", "ten_crop"]
+EvalView = Literal["center", "flip", "flip_translate", "ten_crop"]
 Normalize = Literal["channel", "pixel_mean"]
 ScheduleKind = Literal["multistep", "cosine", "onecycle", "constant"]
 StepUnit = Literal["epoch", "iteration"]
@@ -103,7 +103,9 @@ class DataConfig:
     lighting: Annotated[Float, Field(ge=0)] = 0.1  # std of the PCA lighting noise (AlexNet's 0.1); 0 turns it off
     # Evaluation views. center: the image as it is (streamed data: shorter side resized to eval_resize, then the
     # centre crop_size crop), [R1]'s single view; flip: that view and its mirror, softmax averaged (test-time
-    # augmentation, not in the papers); ten_crop (streamed data): [R1] Sec. 3.4's "standard 10-crop testing".
+    # augmentation, not in the papers); flip_translate (images in memory): those two, and both again shifted one pixel
+    # up-left and down-right (airbench's test-time views), six in all; ten_crop (streamed data): [R1] Sec. 3.4's
+    # "standard 10-crop testing".
     eval_resize: Int = 256  # see _eval_resize_holds_the_crop
     eval_view: EvalView = "center"
     # Cutout (DeVries & Taylor 2017, not in the papers): side of the square erased from each training image; 0 is off.

@@ -11,6 +11,7 @@ from resnetlab.data.splits import plain_view
 from resnetlab.data.stream import BatchStream
 from resnetlab.data.transforms import normalization
 from resnetlab.data.views import MirroredView, ScaleAugmentation, TenCropView
+from resnetlab.errors import UserInputError
 
 
 def batches(
@@ -39,12 +40,18 @@ def batches(
             seed=seed,
             device=device,
             channels_last=channels_last,
-            mirrored=not train and config.eval_view == "flip",
+            mirrored=not train and config.eval_view in ("flip", "flip_translate"),
+            translated=not train and config.eval_view == "flip_translate",
             cutout=config.cutout,
             shard=shard,
         )
     normalize = normalization(config.normalize, splits.mean, splits.std, splits.pixel_mean, data.image_shape, device)
     imagenet = config.augment == "imagenet"
+    if config.eval_view == "flip_translate":
+        raise UserInputError(
+            "data.eval_view=flip_translate applies to images held in memory, and these are streamed from disk "
+            "(a large set, or augment=imagenet); use data.eval_view=flip"
+        )
     view: View
     if train and imagenet:
         view = ScaleAugmentation(config.crop_size, (config.scale_range[0], config.scale_range[1]), config.color_jitter)

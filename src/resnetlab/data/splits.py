@@ -125,6 +125,8 @@ def _check_storage(config: DataConfig) -> None:
         )
     if config.eval_view == "ten_crop" and (config.augment != "imagenet" and config.storage != "stream"):
         raise UserInputError("data.eval_view=ten_crop applies to streamed folders; set data.storage=stream")
+    if config.eval_view == "flip_translate" and config.storage == "stream":
+        raise UserInputError("data.eval_view=flip_translate applies to images held in memory; set data.storage=memory")
     if config.eval_view == "ten_crop" and config.image_size is not None:
         raise UserInputError("data.eval_view=ten_crop crops from the resized original; set data.image_size to null")
 

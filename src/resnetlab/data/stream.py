@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 
 from resnetlab.data.imageset import ImageSet, generator
 from resnetlab.data.shard import Shard, check_batches_shard, check_shard, shard_rows
@@ -38,6 +39,7 @@ class BatchStream:
         device: torch.device,
         channels_last: bool = False,
         mirrored: bool = False,
+        translated: bool = False,
         cutout: int = 0,
         shard: Shard = (0, 1),
     ) -> None:
@@ -57,6 +59,8 @@ class BatchStream:
         self.channels_last = channels_last
         # Evaluation with flip test-time augmentation: each image followed by its mirror (2N images for N labels).
         self.mirrored = mirrored and not train
+        # ... and, translated too, the image and its mirror shifted a pixel up-left and down-right: 6N images.
+        self.translated = translated and self.mirrored
         # Data-parallel training: this process's block of every global batch (see resnetlab.data.shard).
         self.shard = check_shard(shard)
         if train:
@@ -112,7 +116,16 @@ class BatchStream:
             count = min(self.batch_size, len(self.data) - batch * self.batch_size)
             inputs = self._augmentation(inputs, rows, count, rng)
         if self.mirrored:
-            inputs = torch.stack([inputs, inputs.flip(-1)], dim=1).flatten(0, 1)
+            views = [inputs, *translations(inputs)] if self.translated else [inputs]
+            inputs = torch.stack([v for view in views for v in (view, view.flip(-1))], dim=1).flatten(0, 1)
         if self.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         return inputs, labels
+
+
+def translations(images: torch.Tensor) -> list[torch.Tensor]:
+    """`images` shifted one pixel up-left and one down-right, the border reflected: the translated test views of
+    airbench (Jordan 2024), which trains with pad-and-crop translations like [R1]'s."""
+    height, width = images.shape[-2:]
+    padded = F.pad(images, (1, 1, 1, 1), mode="reflect")
+    return [padded[..., :height, :width], padded[..., 2:, 2:]]
