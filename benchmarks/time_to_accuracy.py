@@ -183,7 +183,11 @@ def main(argv: list[str] | None = None) -> None:
     if args.out is not None:
         files.write_json(
             args.out,
-            {"command": ["python", "-m", "benchmarks.time_to_accuracy", *(argv or sys.argv[1:])], "runs": records},
+            {
+                "command": ["python", "-m", "benchmarks.time_to_accuracy", *(argv or sys.argv[1:])],
+                "thresholds": args.thresholds,
+                "runs": records,
+            },
         )
 
 

@@ -116,7 +116,9 @@ def test_time_to_accuracy_counts_the_training_arithmetic_and_writes_its_figures(
     args = ["benchmarks.time_to_accuracy", str(run_dir), "--thresholds", "90", "95", "--out", str(out)]
     completed = _run_module(args, tmp_path / "cache")
     assert completed.returncode == 0, completed.stderr
-    (record,) = json.loads(out.read_text())["runs"]
+    written = json.loads(out.read_text())
+    (record,) = written["runs"]
+    assert written["thresholds"] == [90, 95]
     macs = complexity(create_model("cifar_resnet20"), (3, 32, 32)).macs
     expected = 6 * macs * 64 * 782 * 2 / 1e15  # forward and backward, every image of two epochs
     assert record["thresholds"]["90"] == {"epoch": 2, "minutes": 1.0, "pflop": pytest.approx(expected)}
