@@ -15,6 +15,7 @@ process counts as it ran, so the median epoch times the epoch count is printed b
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import statistics
@@ -64,10 +65,14 @@ def training_pflop(config: dict[str, Any], iterations: int | None) -> float | No
     None where the iteration count is not recorded."""
     if iterations is None:
         return None
-    model = create_model(config["model"]["name"], **config["model"].get("options", {}))
-    size = config["data"].get("image_size") or 32
-    macs = complexity(model, (3, size, size)).macs
+    options = json.dumps(config["model"].get("options", {}), sort_keys=True)
+    macs = _forward_macs(config["model"]["name"], options, config["data"].get("image_size") or 32)
     return 6 * macs * config["data"]["batch_size"] * iterations / 1e15
+
+
+@functools.cache  # once per network: every threshold of a run asks
+def _forward_macs(name: str, options: str, size: int) -> int:
+    return complexity(create_model(name, **json.loads(options)), (3, size, size)).macs
 
 
 def first_reaching(epochs: list[Epoch], threshold: float, config: dict[str, Any] | None = None) -> Reached | None:

@@ -9,14 +9,11 @@ f32 elsewhere, as `precision: auto` has it. OpenVINO is the `int8` extra.
 
 from __future__ import annotations
 
-import copy
 import importlib.util
-import warnings
 
-import torch
 from torch import nn
 
-from resnetlab.inference.openvino_int8 import OpenVINOModel, telemetry_off
+from resnetlab.inference.openvino_int8 import OpenVINOModel, compile_for_cpu, convert
 
 # OpenVINO's name for each precision `optimize_for_inference` takes.
 HINTS = {"fp32": "f32", "bf16": "bf16"}
@@ -30,19 +27,5 @@ def available() -> bool:
 def compile_float(model: nn.Module, image_shape: tuple[int, int, int], precision: str) -> OpenVINOModel:
     """`model` converted from PyTorch for any batch of `image_shape` images and compiled for this CPU in `precision`
     (fp32 or bf16). The original is untouched."""
-    telemetry_off()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the converter's tracing notices concern OpenVINO's internals, not the user
-        import openvino as ov
-
-        network = copy.deepcopy(model).float().eval().to(memory_format=torch.contiguous_format)
-        example = torch.zeros(1, *image_shape)
-        with torch.no_grad():
-            converted = ov.convert_model(network, example_input=example, input=[(-1, *image_shape)])
-    config = {
-        "INFERENCE_NUM_THREADS": torch.get_num_threads(),
-        "PERFORMANCE_HINT": "LATENCY",
-        "INFERENCE_PRECISION_HINT": HINTS[precision],
-    }
-    compiled = ov.Core().compile_model(converted, "CPU", config)
+    compiled = compile_for_cpu(convert(model, image_shape), INFERENCE_PRECISION_HINT=HINTS[precision])
     return OpenVINOModel(compiled, image_shape, kind=f"OpenVINO {precision}", fixed_by="converted")

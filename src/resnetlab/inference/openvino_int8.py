@@ -73,20 +73,34 @@ class OpenVINOModel(nn.Module):
 def quantize(model: nn.Module, batches: list[torch.Tensor]) -> OpenVINOModel:
     """`model` converted from PyTorch (any batch size, the calibration images' size), quantized by NNCF's post-training
     quantization on `batches`, compiled for this CPU with the process's thread count."""
-    telemetry_off()
+    image_shape = tuple(batches[0].shape[1:])
+    converted = convert(model, image_shape)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the converter's tracing notices concern OpenVINO's internals, not the user
+        warnings.simplefilter("ignore")
         import nncf
-        import openvino as ov
 
         logging.getLogger("nncf").setLevel(logging.ERROR)
-        network = copy.deepcopy(model).float().eval().to(memory_format=torch.contiguous_format)
-        image_shape = tuple(batches[0].shape[1:])
-        with torch.no_grad():
-            converted = ov.convert_model(network, example_input=batches[0][:1].float(), input=[(-1, *image_shape)])
         data = [np.ascontiguousarray(batch.float().numpy()) for batch in batches]
         with contextlib.redirect_stdout(io.StringIO()):  # NNCF draws progress bars there: not resnetlab's output
             quantized = nncf.quantize(converted, nncf.Dataset(data), subset_size=len(data))
-    config = {"INFERENCE_NUM_THREADS": torch.get_num_threads(), "PERFORMANCE_HINT": "LATENCY"}
-    compiled = ov.Core().compile_model(quantized, "CPU", config)
-    return OpenVINOModel(compiled, image_shape)
+    return OpenVINOModel(compile_for_cpu(quantized), image_shape)
+
+
+def convert(model: nn.Module, image_shape: tuple[int, ...]) -> Any:
+    """A copy of `model` as an OpenVINO network taking any batch of fp32 NCHW `image_shape` images."""
+    telemetry_off()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the converter's tracing notices concern OpenVINO's internals, not the user
+        import openvino as ov
+
+        network = copy.deepcopy(model).float().eval().to(memory_format=torch.contiguous_format)
+        with torch.no_grad():
+            return ov.convert_model(network, example_input=torch.zeros(1, *image_shape), input=[(-1, *image_shape)])
+
+
+def compile_for_cpu(network: Any, **config: Any) -> Any:
+    """`network` compiled for this CPU with the process's thread count and the latency hint, plus `config`."""
+    import openvino as ov
+
+    settings = {"INFERENCE_NUM_THREADS": torch.get_num_threads(), "PERFORMANCE_HINT": "LATENCY", **config}
+    return ov.Core().compile_model(network, "CPU", settings)
